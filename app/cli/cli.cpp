@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: MIT
+#include "cli.h"
+
+#include "cli_context.h"
+#include "commands.h"
+
+#include <ftw/engine.h>
+#include <ftw/log.h>
+#include <ftw/version.h>
+
+#include <CLI/CLI.hpp>
+
+#include <exception>
+#include <functional>
+#include <string>
+
+namespace ftw::cli {
+
+int fail(const CliContext& ctx, const std::string& message)
+{
+    ctx.err << "ftw: " << message << '\n';
+    return kExitFailure;
+}
+
+namespace {
+
+struct Options {
+    std::string databasePath;
+    bool isJson = false;
+    RunId runId = 0;
+    DemoJobSpec demo;
+};
+
+void addCommonOptions(CLI::App* command, Options& options)
+{
+    command->add_option("--db", options.databasePath,
+                        "SQLite run store (default: $FTW_DB, else $XDG_DATA_HOME/ftw/ftw.db)");
+    command->add_flag("--json", options.isJson, "print JSON instead of text");
+}
+
+/// Routes engine log lines to `err` while a command runs; restores the previous sink after.
+class LogToStream {
+public:
+    explicit LogToStream(std::ostream& err)
+        : m_previous(setLogSink([&err](LogLevel level, std::string_view message) {
+              if (level >= LogLevel::Warning) {
+                  err << "ftw: " << logLevelName(level) << ": " << message << '\n';
+              }
+          }))
+    {
+    }
+    LogToStream(const LogToStream&) = delete;
+    LogToStream& operator=(const LogToStream&) = delete;
+    ~LogToStream() { setLogSink(std::move(m_previous)); }
+
+private:
+    LogSink m_previous;
+};
+
+} // namespace
+
+int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
+{
+    Options options;
+    std::function<int(const CliContext&)> action;
+
+    CLI::App app("FTW, the Fine-Tuning Workbench: fine-tune language models with adapters.", "ftw");
+    app.set_version_flag("--version", "ftw " + std::string(versionString()) + " (LibTorch " +
+                                          Engine::torchVersion() + ")");
+    app.require_subcommand(1);
+
+    CLI::App* runs = app.add_subcommand("runs", "list and inspect the runs in the store");
+    runs->require_subcommand(1);
+    CLI::App* runsList = runs->add_subcommand("list", "list all runs, newest first");
+    addCommonOptions(runsList, options);
+    runsList->callback([&] { action = [](const CliContext& c) { return cli::runsList(c); }; });
+
+    CLI::App* runsShow = runs->add_subcommand("show", "show one run: status, config, metrics");
+    runsShow->add_option("RUN_ID", options.runId, "the run's id (see `ftw runs list`)")->required();
+    addCommonOptions(runsShow, options);
+    runsShow->callback([&] {
+        action = [&options](const CliContext& c) { return cli::runsShow(c, options.runId); };
+    });
+
+    CLI::App* demo = app.add_subcommand(
+        "demo", "run a small demonstration job (fits a linear model) and record it as a run");
+    demo->add_option("--name", options.demo.runName, "run name")->capture_default_str();
+    demo->add_option("--steps", options.demo.steps, "optimiser steps")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1'000'000));
+    demo->add_option("--delay-ms", options.demo.stepDelayMs, "pause after each step")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 10'000));
+    demo->add_option("--fail-at", options.demo.failAtStep, "fail on purpose at this step");
+    demo->add_option("--seed", options.demo.seed, "random seed")->capture_default_str();
+    addCommonOptions(demo, options);
+    demo->callback([&] {
+        action = [&options](const CliContext& c) { return cli::demo(c, options.demo); };
+    });
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e, out, err);
+        return code == 0 ? kExitOk : kExitFailure;
+    }
+
+    const LogToStream logToStream(err);
+    const CliContext ctx{out, err, options.databasePath, options.isJson};
+    try {
+        return action ? action(ctx) : fail(ctx, "no command given; see `ftw --help`");
+    } catch (const std::exception& e) { // NOTE: commands report errors as values; this is a last resort
+        return fail(ctx, std::string("unexpected error: ") + e.what());
+    }
+}
+
+} // namespace ftw::cli

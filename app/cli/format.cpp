@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+#include "format.h"
+
+#include <array>
+#include <cstdio>
+#include <ctime>
+
+namespace ftw::cli {
+namespace {
+
+template <typename T>
+nlohmann::json optionalJson(const std::optional<T>& value)
+{
+    return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+}
+
+} // namespace
+
+std::string formatDuration(std::int64_t ms)
+{
+    std::array<char, 32> buffer{};
+    if (ms < 60'000) {
+        std::snprintf(buffer.data(), buffer.size(), "%.1f s", static_cast<double>(ms) / 1000.0);
+    } else if (ms < 3'600'000) {
+        std::snprintf(buffer.data(), buffer.size(), "%lld min %02lld s",
+                      static_cast<long long>(ms / 60'000), static_cast<long long>(ms / 1000 % 60));
+    } else {
+        std::snprintf(buffer.data(), buffer.size(), "%lld h %02lld min",
+                      static_cast<long long>(ms / 3'600'000), static_cast<long long>(ms / 60'000 % 60));
+    }
+    return buffer.data();
+}
+
+std::string formatTimestamp(std::int64_t unixMs)
+{
+    const std::time_t seconds = static_cast<std::time_t>(unixMs / 1000);
+    std::tm local{};
+    localtime_r(&seconds, &local);
+    std::array<char, 32> buffer{};
+    std::strftime(buffer.data(), buffer.size(), "%Y-%m-%d %H:%M", &local);
+    return buffer.data();
+}
+
+std::string formatCount(std::optional<std::int64_t> count)
+{
+    if (!count) {
+        return "-";
+    }
+    std::array<char, 32> buffer{};
+    const auto value = static_cast<double>(*count);
+    if (*count >= 1'000'000'000) {
+        std::snprintf(buffer.data(), buffer.size(), "%.2fB", value / 1e9);
+    } else if (*count >= 1'000'000) {
+        std::snprintf(buffer.data(), buffer.size(), "%.2fM", value / 1e6);
+    } else if (*count >= 10'000) {
+        std::snprintf(buffer.data(), buffer.size(), "%.1fK", value / 1e3);
+    } else {
+        std::snprintf(buffer.data(), buffer.size(), "%lld", static_cast<long long>(*count));
+    }
+    return buffer.data();
+}
+
+std::string formatLoss(std::optional<double> value)
+{
+    if (!value) {
+        return "-";
+    }
+    std::array<char, 32> buffer{};
+    std::snprintf(buffer.data(), buffer.size(), "%.4f", *value);
+    return buffer.data();
+}
+
+nlohmann::json runSummaryJson(const RunSummary& run, std::int64_t nowMs)
+{
+    nlohmann::json json = {
+        {"id", run.id},
+        {"name", run.name},
+        {"kind", run.kind},
+        {"status", runStatusName(run.status)},
+        {"method", run.method},
+        {"model", run.model},
+        {"dataset", run.dataset},
+        {"trainable_params", optionalJson(run.trainableParams)},
+        {"best_eval_loss", optionalJson(run.bestEvalLoss)},
+        {"last_loss", optionalJson(run.lastLoss)},
+        {"created_at_ms", run.createdAtMs},
+        {"started_at_ms", optionalJson(run.startedAtMs)},
+        {"finished_at_ms", optionalJson(run.finishedAtMs)},
+        {"duration_ms", run.durationMs(nowMs)},
+        {"error", nullptr},
+    };
+    if (run.error.isError()) {
+        json["error"] = {{"code", errorCodeName(run.error.code)}, {"message", run.error.message}};
+    }
+    return json;
+}
+
+nlohmann::json runDetailJson(const RunDetail& run, std::int64_t nowMs)
+{
+    nlohmann::json json = runSummaryJson(run.summary, nowMs);
+    const nlohmann::json config =
+        nlohmann::json::parse(run.configJson, nullptr, /*allow_exceptions=*/false);
+    json["config"] = config.is_discarded() ? nlohmann::json(run.configJson) : config;
+    json["run_dir"] = run.runDir.string();
+    json["seed"] = optionalJson(run.seed);
+    json["metric_names"] = run.metricNames;
+    json["metric_count"] = run.metricCount;
+    return json;
+}
+
+} // namespace ftw::cli

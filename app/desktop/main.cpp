@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: MIT
+// `ftw-workbench`: the desktop application. Builds the engine and the main window, then runs Qt.
+#include <ftw/engine.h>
+#include <ftw/log.h>
+#include <ftw/run_store.h>
+#include <ftw/ui/desktop_options.h>
+#include <ftw/ui/main_window.h>
+
+#include "app_icon.h"
+
+#include <QApplication>
+#include <QIcon>
+#include <QMessageBox>
+#include <QTimer>
+
+#include <cstdio>
+
+int main(int argc, char** argv)
+{
+    QApplication app(argc, argv);
+    QApplication::setApplicationName(QStringLiteral("ftw-workbench"));
+    QApplication::setApplicationDisplayName(QStringLiteral("FTW"));
+    QApplication::setWindowIcon(QIcon(QString::fromLatin1(ftw::resources::appIconPath())));
+
+    const ftw::ui::DesktopOptions options = ftw::ui::parseDesktopOptions(QApplication::arguments());
+    if (options.isHelpRequested) {
+        std::fputs(qPrintable(options.helpText), stdout);
+        return 0;
+    }
+    if (!options.errorText.isEmpty()) {
+        std::fprintf(stderr, "ftw-workbench: %s\n", qPrintable(options.errorText));
+        return 2;
+    }
+    ftw::setLogSink([](ftw::LogLevel level, std::string_view message) {
+        std::fprintf(stderr, "ftw-workbench: %s: %.*s\n", ftw::logLevelName(level).data(),
+                     static_cast<int>(message.size()), message.data());
+    });
+
+    const auto databasePath = ftw::resolveDatabasePath(options.databasePath.toStdU16String());
+    auto engine = ftw::Engine::create(ftw::EngineOptions{databasePath, 0});
+    auto store = engine ? ftw::RunStore::open(databasePath, ftw::StoreMode::ReadOnly)
+                        : ftw::Expected<ftw::RunStore>(engine.error());
+    if (!store) {
+        QMessageBox::critical(nullptr, QStringLiteral("FTW"),
+                              QString::fromStdString(store.error().message));
+        return 2;
+    }
+
+    ftw::ui::MainWindow window(**engine, std::move(*store));
+    window.show();
+    if (options.shouldRunDemo) {
+        window.startDemo(400);
+    }
+    if (!options.screenshotPath.isEmpty()) {
+        QTimer::singleShot(options.screenshotDelayMs, &window, [&window, &options] {
+            const bool isSaved = window.grab().save(options.screenshotPath);
+            std::fprintf(stderr, "ftw-workbench: screenshot %s %s\n", qPrintable(options.screenshotPath),
+                         isSaved ? "saved" : "could not be saved");
+            window.setCloseConfirmation([](QWidget*) { return true; });
+            window.close();
+        });
+    }
+    return QApplication::exec();
+}

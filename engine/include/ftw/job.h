@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <ftw/error.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace ftw {
+
+using JobId = std::int64_t;
+using RunId = std::int64_t;
+
+/// What a job does. The default value means "not chosen".
+enum class JobKind { Unknown, Demo, Train, Evaluate, Merge, Allocate, Decompose, Generate, Pretrain, Bench };
+
+/// Where a job is in its life. The default value means "not known" (e.g. an id never submitted).
+enum class JobStatus { Unknown, Queued, Running, Succeeded, Failed, Cancelled };
+
+[[nodiscard]] std::string_view jobKindName(JobKind kind);
+[[nodiscard]] std::string_view jobStatusName(JobStatus status);
+[[nodiscard]] bool isFinished(JobStatus status);
+
+/// A small job that shows the whole path working: it fits a random linear regression with LibTorch,
+/// records a run with its loss curve in the store, reports progress and honours cancellation.
+struct DemoJobSpec {
+    std::string runName = "demo";
+    int steps = 200;        ///< optimiser steps, at least 1
+    int stepDelayMs = 25;   ///< pause after each step so that a person can watch it, 0..10000
+    int failAtStep = -1;    ///< when >= 0, the job fails on purpose at this step (tests, UI checks)
+    std::uint64_t seed = 0; ///< torch seed for the data and the initial weights
+};
+
+/// Everything the engine can be asked to do.
+using JobSpec = std::variant<DemoJobSpec>;
+
+/// How a job ended. `runId` is the run it recorded in the store, 0 when it recorded none.
+struct JobResult {
+    JobStatus status = JobStatus::Unknown;
+    ErrorInfo error; ///< set when status is Failed
+    RunId runId = 0;
+    double elapsedMs = 0.0;
+};
+
+/// Names a submitted job; a plain value, valid for the lifetime of the Engine that returned it.
+struct JobHandle {
+    JobId id = 0;
+};
+
+} // namespace ftw

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <ftw/expected.h>
+#include <ftw/job.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ftw {
+
+/// The state of a run as stored. Interrupted: it was running when its process died.
+enum class RunStatus { Unknown, Queued, Running, Succeeded, Failed, Cancelled, Interrupted };
+
+[[nodiscard]] std::string_view runStatusName(RunStatus status);
+/// Parses a name written by runStatusName(); unknown names give RunStatus::Unknown.
+[[nodiscard]] RunStatus parseRunStatus(std::string_view name);
+
+/// One row of the runs table.
+struct RunSummary {
+    RunId id = 0;
+    std::string name;
+    std::string kind;   ///< "train", "demo", ... (jobKindName)
+    std::string method; ///< adapter method name, "" when none
+    std::string model;  ///< base model folder
+    std::string dataset;
+    RunStatus status = RunStatus::Unknown;
+    std::optional<std::int64_t> trainableParams;
+    std::optional<double> bestEvalLoss;
+    std::optional<double> lastLoss; ///< the last "train/loss" value recorded
+    std::int64_t createdAtMs = 0;   ///< Unix time in milliseconds
+    std::optional<std::int64_t> startedAtMs;
+    std::optional<std::int64_t> finishedAtMs;
+    std::int64_t updatedAtMs = 0;
+    ErrorInfo error; ///< why it failed or was interrupted
+
+    /// Wall-clock duration in ms: finished (or now, while running) minus started; 0 if never started.
+    [[nodiscard]] std::int64_t durationMs(std::int64_t nowMs) const;
+};
+
+/// One recorded value of a metric.
+struct MetricPoint {
+    std::int64_t step = 0;
+    double epoch = 0.0;
+    std::int64_t tokens = 0;
+    std::int64_t wallTimeMs = 0; ///< since the run started
+    double value = 0.0;
+};
+
+/// Everything stored about one run.
+struct RunDetail {
+    RunSummary summary;
+    std::string configJson;           ///< the full run config as JSON text
+    std::filesystem::path runDir;     ///< checkpoints, adapter files, log, config copy
+    std::vector<std::string> metricNames;
+    std::int64_t metricCount = 0;
+    std::optional<std::int64_t> seed;
+};
+
+enum class StoreMode {
+    Unknown,
+    ReadWrite, ///< creates the file if needed, applies migrations, marks dead processes' runs interrupted
+    ReadOnly,  ///< the file must exist at the current schema; never writes
+};
+
+/// Read access to the run store. Owns one SQLite connection: use it on one thread only (the UI keeps
+/// its own; the engine has its own write connection). Move-only. No method throws.
+class RunStore {
+public:
+    /// Opens (and in ReadWrite mode creates and migrates) the database at `path`.
+    /// Returns: Storage when the file is not an FTW database, is of a newer schema than this build, or
+    /// cannot be opened; NotFound in ReadOnly mode when the file does not exist.
+    static Expected<RunStore> open(const std::filesystem::path& path, StoreMode mode);
+
+    RunStore(RunStore&& other) noexcept;
+    RunStore& operator=(RunStore&& other) noexcept;
+    RunStore(const RunStore&) = delete;
+    RunStore& operator=(const RunStore&) = delete;
+    ~RunStore();
+
+    [[nodiscard]] const std::filesystem::path& path() const;
+
+    /// All runs, newest first. Returns: Storage on a database failure.
+    Expected<std::vector<RunSummary>> listRuns() const;
+
+    /// One run. Returns: NotFound when there is no run with this id.
+    Expected<RunDetail> run(RunId id) const;
+
+    /// The points of one metric of a run in step order (empty when none). Returns: Storage on failure.
+    Expected<std::vector<MetricPoint>> metrics(RunId id, std::string_view name) const;
+
+private:
+    struct Impl;
+    explicit RunStore(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> m_impl;
+};
+
+/// The database path to use: `explicitPath` when not empty, else $FTW_DB when set, else
+/// $XDG_DATA_HOME/ftw/ftw.db (~/.local/share/ftw/ftw.db when XDG_DATA_HOME is unset).
+[[nodiscard]] std::filesystem::path resolveDatabasePath(const std::filesystem::path& explicitPath);
+
+/// The folder of a run: `<database folder>/runs/<id>`.
+[[nodiscard]] std::filesystem::path runDirectory(const std::filesystem::path& databasePath, RunId id);
+
+} // namespace ftw

@@ -1,0 +1,2 @@
+// SPDX-License-Identifier: MIT
+// Compiled once to produce the torch precompiled header.

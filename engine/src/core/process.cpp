@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+#include "process.h"
+
+#include <array>
+
+#include <cerrno>
+#include <csignal>
+#include <sys/types.h>
+#include <unistd.h>
+
+namespace ftw::core {
+
+std::int64_t currentProcessId()
+{
+    return static_cast<std::int64_t>(::getpid());
+}
+
+std::string hostName()
+{
+    std::array<char, 256> buffer{};
+    if (::gethostname(buffer.data(), buffer.size() - 1) != 0) {
+        return {};
+    }
+    return std::string(buffer.data());
+}
+
+bool isProcessAlive(std::int64_t pid)
+{
+    if (pid <= 0) {
+        return false;
+    }
+    if (::kill(static_cast<pid_t>(pid), 0) == 0) {
+        return true;
+    }
+    return errno == EPERM; // it exists but belongs to another user
+}
+
+} // namespace ftw::core

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT
+#include <ftw/engine.h>
+
+#include "core/api_guard.h"
+#include "core/device.h"
+#include "jobs/demo_job.h"
+#include "jobs/job_runner.h"
+#include "storage/run_repository.h"
+#include "storage/store.h"
+
+#include <ftw/log.h>
+
+#include <ATen/Parallel.h>
+#include <torch/version.h>
+
+#include <mutex>
+#include <utility>
+#include <vector>
+
+namespace ftw {
+
+struct Engine::Impl {
+    explicit Impl(const EngineOptions& engineOptions)
+        : options(engineOptions),
+          runner(options.databasePath, [this](const JobEvent& event) { dispatch(event); })
+    {
+    }
+
+    // Called on the engine thread (or a cancelling thread); holds the observer lock for the whole
+    // call so that an unregistered observer is never called afterwards.
+    void dispatch(const JobEvent& event)
+    {
+        const std::lock_guard lock(observersMutex);
+        for (const auto& [id, observer] : observers) {
+            observer->onEvent(event);
+        }
+    }
+
+    EngineOptions options;
+    std::mutex observersMutex; // guards observers and nextObserverId
+    std::vector<std::pair<int, JobObserver*>> observers;
+    int nextObserverId = 1;
+    jobs::JobRunner runner; // last: its thread is joined before the members above go
+};
+
+Engine::Engine(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+
+Engine::~Engine() = default;
+
+Expected<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options)
+{
+    return core::captureErrors([&] {
+        storage::Database db = storage::openStore(options.databasePath, StoreMode::ReadWrite);
+        const int interrupted = storage::RunRepository(db).markInterruptedRuns();
+        if (interrupted > 0) {
+            logWarning(std::to_string(interrupted) +
+                       " run(s) were left running by a process that ended; marked interrupted");
+        }
+        if (options.numThreads > 0) {
+            at::set_num_threads(options.numThreads);
+        }
+        return std::unique_ptr<Engine>(new Engine(std::make_unique<Impl>(options)));
+    });
+}
+
+JobHandle Engine::submit(const JobSpec& spec)
+{
+    jobs::Job job = std::visit([](const auto& s) { return jobs::makeDemoJob(s); }, spec);
+    return JobHandle{m_impl->runner.submit(std::move(job))};
+}
+
+bool Engine::requestCancel(JobId id)
+{
+    return m_impl->runner.requestCancel(id);
+}
+
+JobStatus Engine::status(JobId id) const
+{
+    return m_impl->runner.status(id);
+}
+
+JobResult Engine::wait(JobId id)
+{
+    return *m_impl->runner.waitFor(id, std::nullopt);
+}
+
+std::optional<JobResult> Engine::waitFor(JobId id, std::chrono::milliseconds timeout)
+{
+    return m_impl->runner.waitFor(id, timeout);
+}
+
+ObserverRegistration Engine::addObserver(JobObserver& observer)
+{
+    const std::lock_guard lock(m_impl->observersMutex);
+    const int id = m_impl->nextObserverId++;
+    m_impl->observers.emplace_back(id, &observer);
+    Impl* impl = m_impl.get();
+    return ObserverRegistration([impl, id] {
+        const std::lock_guard innerLock(impl->observersMutex);
+        std::erase_if(impl->observers, [id](const auto& entry) { return entry.first == id; });
+    });
+}
+
+const std::filesystem::path& Engine::databasePath() const
+{
+    return m_impl->options.databasePath;
+}
+
+std::vector<DeviceInfo> Engine::devices() const
+{
+    return core::availableDevices();
+}
+
+std::string Engine::torchVersion()
+{
+    return TORCH_VERSION;
+}
+
+} // namespace ftw

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+#include "job_context.h"
+
+#include "core/atomic_file.h"
+#include "core/clock.h"
+#include "storage/store.h"
+
+#include <condition_variable>
+#include <mutex>
+
+namespace ftw::jobs {
+namespace {
+
+constexpr std::size_t kMetricBatchRows = 64;
+constexpr auto kProgressInterval = std::chrono::milliseconds(100);
+
+} // namespace
+
+JobContext::JobContext(JobId id, std::stop_token stop, const EventSink& sink,
+                       std::filesystem::path databasePath)
+    : m_id(id), m_stop(std::move(stop)), m_sink(sink), m_databasePath(std::move(databasePath))
+{
+}
+
+JobContext::~JobContext() = default;
+
+void JobContext::throwIfCancelled() const
+{
+    if (m_stop.stop_requested()) {
+        throw Cancelled();
+    }
+}
+
+void JobContext::sleepFor(std::chrono::milliseconds duration) const
+{
+    if (duration.count() > 0) {
+        std::mutex mutex;
+        std::condition_variable_any wake;
+        std::unique_lock lock(mutex);
+        wake.wait_for(lock, m_stop, duration, [] { return false; });
+    }
+    throwIfCancelled();
+}
+
+storage::Database& JobContext::database()
+{
+    if (!m_db) {
+        m_db.emplace(storage::openStore(m_databasePath, StoreMode::ReadWrite));
+    }
+    return *m_db;
+}
+
+RunId JobContext::createRun(const storage::NewRun& run)
+{
+    storage::RunRepository repo(database());
+    m_runId = repo.createRun(run);
+    const std::filesystem::path dir = runDirectory(m_databasePath, m_runId);
+    std::filesystem::create_directories(dir);
+    core::writeFileAtomically(dir / "config.json", run.configJson + "\n");
+    m_runLog.open(dir / "run.log", std::ios::app);
+    return m_runId;
+}
+
+void JobContext::setTrainableParams(std::int64_t trainable, std::int64_t total)
+{
+    storage::RunRepository(database()).setTrainableParams(m_runId, trainable, total);
+}
+
+void JobContext::recordMetric(std::string name, const MetricPoint& point)
+{
+    m_pendingMetrics.push_back(storage::MetricRow{std::move(name), point});
+    if (m_pendingMetrics.size() >= kMetricBatchRows) {
+        flushMetrics();
+    }
+}
+
+void JobContext::flushMetrics()
+{
+    if (m_runId == 0 || m_pendingMetrics.empty()) {
+        m_pendingMetrics.clear();
+        return;
+    }
+    storage::RunRepository(database()).appendMetrics(m_runId, m_pendingMetrics);
+    m_pendingMetrics.clear();
+}
+
+void JobContext::reportProgress(JobProgress progress)
+{
+    const auto now = std::chrono::steady_clock::now();
+    const bool isLast = progress.step >= progress.totalSteps;
+    if (m_lastProgressAt && !isLast && now - *m_lastProgressAt < kProgressInterval) {
+        return;
+    }
+    m_lastProgressAt = now;
+    progress.jobId = m_id;
+    progress.runId = m_runId;
+    m_sink(progress);
+}
+
+void JobContext::log(LogLevel level, const std::string& message)
+{
+    if (m_runLog.is_open()) {
+        m_runLog << core::unixTimeMs() << ' ' << logLevelName(level) << ": " << message << '\n';
+        m_runLog.flush();
+    }
+    m_sink(JobLog{m_id, level, message});
+}
+
+void JobContext::recordOutcome(const JobResult& result)
+{
+    if (m_runId == 0) {
+        return;
+    }
+    flushMetrics();
+    RunStatus status = RunStatus::Failed;
+    if (result.status == JobStatus::Succeeded) {
+        status = RunStatus::Succeeded;
+    } else if (result.status == JobStatus::Cancelled) {
+        status = RunStatus::Cancelled;
+    }
+    storage::RunRepository repo(database());
+    repo.finishRun(m_runId, status, result.error);
+    if (status == RunStatus::Cancelled) {
+        repo.appendEvent(m_runId, "stop", std::nullopt, "cancelled by the user");
+    }
+}
+
+} // namespace ftw::jobs

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "storage/database.h"
+#include "storage/run_repository.h"
+
+#include <ftw/job_events.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+namespace ftw::jobs {
+
+using EventSink = std::function<void(const JobEvent&)>;
+
+/// What a running job sees of the engine: its stop token, the store, and the event channel.
+/// Lives on the engine thread for the duration of one job; not shared with other threads.
+class JobContext {
+public:
+    JobContext(JobId id, std::stop_token stop, const EventSink& sink,
+               std::filesystem::path databasePath);
+    JobContext(const JobContext&) = delete;
+    JobContext& operator=(const JobContext&) = delete;
+    ~JobContext();
+
+    [[nodiscard]] JobId id() const { return m_id; }
+    [[nodiscard]] bool isCancelRequested() const { return m_stop.stop_requested(); }
+    /// Throws ftw::Cancelled when cancellation was requested.
+    void throwIfCancelled() const;
+    /// Waits up to `duration`, waking at once (and throwing ftw::Cancelled) when cancelled.
+    void sleepFor(std::chrono::milliseconds duration) const;
+
+    /// The engine's write connection, opened on first use on this thread.
+    storage::Database& database();
+
+    /// Creates the run this job records: its row (status running), its folder with a copy of the
+    /// config and its log file. A job creates at most one run.
+    RunId createRun(const storage::NewRun& run);
+    [[nodiscard]] RunId runId() const { return m_runId; }
+    void setTrainableParams(std::int64_t trainable, std::int64_t total);
+
+    /// Buffers a metric value; written to the store in batches and when the job ends.
+    void recordMetric(std::string name, const MetricPoint& point);
+    void flushMetrics();
+
+    /// Sends progress, at most about 10 times a second (the last step and the first always go).
+    void reportProgress(JobProgress progress);
+    /// Sends a log line as a JobLog event and appends it to the run's log file.
+    void log(LogLevel level, const std::string& message);
+
+    /// Records how the job ended on its run (no-op without a run). Called by the job runner.
+    void recordOutcome(const JobResult& result);
+
+private:
+    JobId m_id;
+    std::stop_token m_stop;
+    const EventSink& m_sink;
+    std::filesystem::path m_databasePath;
+    std::optional<storage::Database> m_db;
+    RunId m_runId = 0;
+    std::ofstream m_runLog;
+    std::vector<storage::MetricRow> m_pendingMetrics;
+    std::optional<std::chrono::steady_clock::time_point> m_lastProgressAt;
+};
+
+} // namespace ftw::jobs

@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "storage/migrations.h"
+
+namespace ftw::storage::migrations {
+
+// One declaration per file in this folder, in version order.
+extern const Migration kCreateSchema; // 0001_create_schema.cpp
+
+} // namespace ftw::storage::migrations

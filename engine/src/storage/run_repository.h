@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <ftw/error.h>
+#include <ftw/run_store.h>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace ftw::storage {
+
+class Database;
+
+/// What is known about a run when it starts.
+struct NewRun {
+    std::string name;
+    std::string kind;
+    std::string method;
+    std::string model;
+    std::string dataset;
+    std::string configJson = "{}";
+    std::optional<std::int64_t> seed;
+};
+
+/// One metric value to record.
+struct MetricRow {
+    std::string name;
+    MetricPoint point;
+};
+
+/// Reads and writes runs through one connection (which it does not own). All methods throw
+/// Error{Storage} on database failures.
+class RunRepository {
+public:
+    explicit RunRepository(Database& db) : m_db(db) {}
+
+    /// Inserts a run with status Running, owned by this process; sets its run folder. Returns its id.
+    RunId createRun(const NewRun& run);
+    /// Records how a run ended: status, finish time and, when set, the error.
+    void finishRun(RunId id, RunStatus status, const ErrorInfo& error);
+    void setTrainableParams(RunId id, std::int64_t trainable, std::int64_t total);
+    /// Appends metric values in one transaction.
+    void appendMetrics(RunId id, std::span<const MetricRow> rows);
+    /// Appends a notable event (oom, nan, stop, resume, interrupted).
+    void appendEvent(RunId id, std::string_view kind, std::optional<std::int64_t> step,
+                     std::string_view message);
+
+    /// Marks as Interrupted every queued or running run whose owning process on this host is gone.
+    /// Returns how many were marked.
+    int markInterruptedRuns();
+
+    [[nodiscard]] std::vector<RunSummary> listRuns();
+    [[nodiscard]] std::optional<RunDetail> findRun(RunId id);
+    [[nodiscard]] std::vector<MetricPoint> metrics(RunId id, std::string_view name);
+
+private:
+    Database& m_db;
+};
+
+} // namespace ftw::storage

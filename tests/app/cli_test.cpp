@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: MIT
+#include "cli/cli.h"
+
+#include "support/temp_dir.h"
+
+#include <ftw/run_store.h>
+#include <ftw/version.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace ftw::cli {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct CliOutcome {
+    int exitCode = -1;
+    std::string out;
+    std::string err;
+};
+
+class CliTest : public ::testing::Test {
+protected:
+    void SetUp() override { ::unsetenv("FTW_DB"); }
+    void TearDown() override { ::unsetenv("FTW_DB"); }
+
+    CliOutcome ftw(std::vector<std::string> args)
+    {
+        args.insert(args.begin(), "ftw");
+        std::vector<const char*> argv;
+        for (const std::string& arg : args) {
+            argv.push_back(arg.c_str());
+        }
+        std::ostringstream out;
+        std::ostringstream err;
+        const int code = run(static_cast<int>(argv.size()), argv.data(), out, err);
+        return {code, out.str(), err.str()};
+    }
+
+    std::string db() const { return (m_dir / "ftw.db").string(); }
+
+    test::TempDir m_dir;
+};
+
+TEST_F(CliTest, VersionPrintsTheVersionAndExitsZero)
+{
+    const CliOutcome r = ftw({"--version"});
+    EXPECT_EQ(r.exitCode, kExitOk);
+    EXPECT_NE(r.out.find("ftw " + std::string(versionString())), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, RunsListJsonOnANewDatabaseIsAnEmptyArray)
+{
+    const CliOutcome r = ftw({"runs", "list", "--db", db(), "--json"});
+    ASSERT_EQ(r.exitCode, kExitOk) << r.err;
+    const nlohmann::json json = nlohmann::json::parse(r.out);
+    EXPECT_TRUE(json.is_array());
+    EXPECT_TRUE(json.empty());
+    EXPECT_TRUE(r.err.empty()) << r.err;
+    EXPECT_TRUE(std::filesystem::exists(db()));
+}
+
+TEST_F(CliTest, RunsShowOfAnUnknownIdFailsWithExitCodeTwoAndSaysWhy)
+{
+    const CliOutcome r = ftw({"runs", "show", "999", "--db", db()});
+    EXPECT_EQ(r.exitCode, kExitFailure);
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    EXPECT_NE(r.err.find("ftw: no run with id 999"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, BadArgumentsExitWithTwo)
+{
+    EXPECT_EQ(ftw({}).exitCode, kExitFailure);
+    EXPECT_EQ(ftw({"frobnicate"}).exitCode, kExitFailure);
+    const CliOutcome r = ftw({"runs", "show", "abc", "--db", db()});
+    EXPECT_EQ(r.exitCode, kExitFailure);
+    EXPECT_NE(r.err.find("RUN_ID"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, DemoRecordsARunThatListAndShowReport)
+{
+    const CliOutcome demo = ftw({"demo", "--steps", "25", "--delay-ms", "0", "--db", db(), "--json"});
+    ASSERT_EQ(demo.exitCode, kExitOk) << demo.err;
+    const nlohmann::json result = nlohmann::json::parse(demo.out);
+    EXPECT_EQ(result["status"], "succeeded");
+    const RunId id = result["run_id"].get<RunId>();
+
+    const CliOutcome list = ftw({"runs", "list", "--db", db(), "--json"});
+    const nlohmann::json runs = nlohmann::json::parse(list.out);
+    ASSERT_EQ(runs.size(), 1U);
+    EXPECT_EQ(runs[0]["id"], id);
+    EXPECT_EQ(runs[0]["status"], "succeeded");
+    EXPECT_EQ(runs[0]["trainable_params"], 64);
+
+    const CliOutcome show = ftw({"runs", "show", std::to_string(id), "--db", db(), "--json"});
+    ASSERT_EQ(show.exitCode, kExitOk) << show.err;
+    const nlohmann::json detail = nlohmann::json::parse(show.out);
+    EXPECT_EQ(detail["config"]["steps"], 25);
+    EXPECT_EQ(detail["metric_count"], 75); // loss, grad norm and learning rate for 25 steps
+
+    const CliOutcome human = ftw({"runs", "show", std::to_string(id), "--db", db()});
+    EXPECT_NE(human.out.find("status:           succeeded"), std::string::npos) << human.out;
+    const CliOutcome table = ftw({"runs", "list", "--db", db()});
+    EXPECT_NE(table.out.find("succeeded"), std::string::npos) << table.out;
+}
+
+TEST_F(CliTest, FtwDbEnvironmentVariableChoosesTheDatabase)
+{
+    ::setenv("FTW_DB", db().c_str(), 1);
+    ASSERT_EQ(ftw({"demo", "--steps", "3", "--delay-ms", "0"}).exitCode, kExitOk);
+    const CliOutcome list = ftw({"runs", "list", "--json"});
+    EXPECT_EQ(nlohmann::json::parse(list.out).size(), 1U);
+    const CliOutcome other = ftw({"runs", "list", "--json", "--db", (m_dir / "other.db").string()});
+    EXPECT_TRUE(nlohmann::json::parse(other.out).empty());
+}
+
+TEST_F(CliTest, FailedJobExitsWithTwoAndIsRecordedAsFailed)
+{
+    const CliOutcome r = ftw({"demo", "--steps", "10", "--fail-at", "2", "--delay-ms", "0", "--db", db()});
+    EXPECT_EQ(r.exitCode, kExitFailure);
+    EXPECT_NE(r.err.find("failed on purpose at step 2"), std::string::npos) << r.err;
+    const nlohmann::json runs = nlohmann::json::parse(ftw({"runs", "list", "--db", db(), "--json"}).out);
+    ASSERT_EQ(runs.size(), 1U);
+    EXPECT_EQ(runs[0]["status"], "failed");
+    EXPECT_EQ(runs[0]["error"]["code"], "invalid_argument");
+}
+
+TEST_F(CliTest, InterruptStopsTheJobAndExitsWithThree)
+{
+    std::thread interrupter([this] {
+        // Wait until the run exists (the handler is installed before the job is queued).
+        for (int i = 0; i < 2000; ++i) {
+            auto store = RunStore::open(db(), StoreMode::ReadOnly);
+            if (store && store->listRuns() && !store->listRuns()->empty()) {
+                break;
+            }
+            std::this_thread::sleep_for(5ms);
+        }
+        std::raise(SIGINT);
+    });
+    const CliOutcome r = ftw({"demo", "--steps", "100000", "--delay-ms", "2", "--db", db()});
+    interrupter.join();
+
+    EXPECT_EQ(r.exitCode, kExitCancelled) << r.err;
+    EXPECT_NE(r.err.find("cancelled"), std::string::npos) << r.err;
+    const nlohmann::json runs = nlohmann::json::parse(ftw({"runs", "list", "--db", db(), "--json"}).out);
+    ASSERT_EQ(runs.size(), 1U);
+    EXPECT_EQ(runs[0]["status"], "cancelled");
+}
+
+} // namespace
+} // namespace ftw::cli

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+#include <ftw/ui/main_window.h>
+
+#include "models/run_table_model.h"
+
+#include "support/qt_wait.h"
+#include "support/temp_dir.h"
+
+#include <gtest/gtest.h>
+
+#include <QLabel>
+#include <QListWidget>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QTableView>
+
+namespace ftw::ui {
+namespace {
+
+class MainWindowTest : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        auto engine = Engine::create(EngineOptions{m_dbPath, 0});
+        ASSERT_TRUE(engine.hasValue()) << engine.error().message;
+        m_engine = std::move(*engine);
+        auto store = RunStore::open(m_dbPath, StoreMode::ReadOnly);
+        ASSERT_TRUE(store.hasValue()) << store.error().message;
+        m_window = std::make_unique<MainWindow>(*m_engine, std::move(*store));
+        m_window->show();
+    }
+
+    void TearDown() override
+    {
+        m_window.reset(); // before the engine it observes
+        m_engine.reset();
+    }
+
+    template <typename T>
+    T* child(const char* name) const
+    {
+        T* widget = m_window->findChild<T*>(QString::fromLatin1(name));
+        EXPECT_NE(widget, nullptr) << name;
+        return widget;
+    }
+
+    QTableView* table() const { return child<QTableView>("runsTable"); }
+
+    QString statusOfRow(int row) const
+    {
+        const QAbstractItemModel* model = table()->model();
+        return model->data(model->index(row, RunTableModel::Status)).toString();
+    }
+
+    RunStatus storedStatus(RunId id) const
+    {
+        auto store = RunStore::open(m_dbPath, StoreMode::ReadOnly);
+        return store ? store->run(id)->summary.status : RunStatus::Unknown;
+    }
+
+    test::TempDir m_dir;
+    std::filesystem::path m_dbPath = m_dir / "ftw.db";
+    std::unique_ptr<Engine> m_engine;
+    std::unique_ptr<MainWindow> m_window;
+};
+
+TEST_F(MainWindowTest, OpensOnTheEmptyRunsTableWithNavigation)
+{
+    EXPECT_TRUE(m_window->isVisible());
+    EXPECT_TRUE(m_window->windowTitle().contains(QStringLiteral("Fine-Tuning Workbench")));
+    auto* navigation = child<QListWidget>("navigation");
+    ASSERT_EQ(navigation->count(), 2);
+    EXPECT_EQ(navigation->item(0)->text(), QStringLiteral("Runs"));
+    EXPECT_EQ(navigation->item(1)->text(), QStringLiteral("New run"));
+    EXPECT_EQ(table()->model()->rowCount(), 0);
+    EXPECT_TRUE(child<QLabel>("runsEmptyState")->isVisible());
+    EXPECT_FALSE(child<QProgressBar>("jobProgress")->isVisible());
+}
+
+TEST_F(MainWindowTest, DemoJobShowsProgressThenAppearsAsSucceeded)
+{
+    child<QListWidget>("navigation")->setCurrentRow(1);
+    child<QPushButton>("startDemo")->click();
+    auto* progress = child<QProgressBar>("jobProgress");
+    EXPECT_TRUE(progress->isVisible());
+    EXPECT_FALSE(child<QPushButton>("startDemo")->isEnabled());
+
+    ASSERT_TRUE(test::waitUntil([&] { return progress->value() > 0; }));
+    ASSERT_TRUE(test::waitUntil([&] { return !progress->isVisible(); }, 30000));
+    ASSERT_EQ(table()->model()->rowCount(), 1);
+    EXPECT_EQ(statusOfRow(0), QStringLiteral("succeeded"));
+    EXPECT_TRUE(table()->isVisible());
+    EXPECT_TRUE(child<QPushButton>("startDemo")->isEnabled());
+}
+
+TEST_F(MainWindowTest, StopButtonCancelsTheRunningJob)
+{
+    m_window->startDemo(100000);
+    auto* progress = child<QProgressBar>("jobProgress");
+    ASSERT_TRUE(test::waitUntil([&] { return progress->value() > 1; }));
+    child<QPushButton>("stopJob")->click();
+
+    ASSERT_TRUE(test::waitUntil([&] { return !progress->isVisible(); }));
+    ASSERT_TRUE(test::waitUntil([&] { return table()->model()->rowCount() == 1; }));
+    EXPECT_EQ(statusOfRow(0), QStringLiteral("cancelled"));
+    EXPECT_EQ(child<QLabel>("jobLabel")->text(), QStringLiteral("Job stopped"));
+}
+
+TEST_F(MainWindowTest, ClosingDuringAJobAsksThenStopsTheJobAndCloses)
+{
+    int questions = 0;
+    bool answer = false;
+    m_window->setCloseConfirmation([&](QWidget*) {
+        ++questions;
+        return answer;
+    });
+    m_window->startDemo(100000);
+    auto* progress = child<QProgressBar>("jobProgress");
+    ASSERT_TRUE(test::waitUntil([&] { return progress->value() > 1; }));
+
+    EXPECT_FALSE(m_window->close()); // "No": the window and the job stay
+    EXPECT_EQ(questions, 1);
+    EXPECT_TRUE(m_window->isVisible());
+    QCoreApplication::processEvents();
+    EXPECT_TRUE(progress->isVisible());
+
+    answer = true;
+    EXPECT_FALSE(m_window->close()); // "Yes": stops the job first, closes when it has finished
+    ASSERT_TRUE(test::waitUntil([&] { return !m_window->isVisible(); }));
+    EXPECT_EQ(questions, 2);
+    auto store = RunStore::open(m_dbPath, StoreMode::ReadOnly);
+    const auto runs = store->listRuns();
+    ASSERT_EQ(runs->size(), 1U);
+    EXPECT_EQ(runs->front().status, RunStatus::Cancelled);
+}
+
+TEST_F(MainWindowTest, RunsRecordedByAnotherWriterAppearWithoutAnyAction)
+{
+    // A second engine on the same file stands in for `ftw` running in another process.
+    auto other = Engine::create(EngineOptions{m_dbPath, 0});
+    ASSERT_TRUE(other.hasValue());
+    DemoJobSpec spec;
+    spec.steps = 3;
+    spec.stepDelayMs = 0;
+    spec.runName = "from-the-cli";
+    ASSERT_EQ((*other)->wait((*other)->submit(spec).id).status, JobStatus::Succeeded);
+
+    ASSERT_TRUE(test::waitUntil([&] { return table()->model()->rowCount() == 1; }, 5000));
+    const QAbstractItemModel* model = table()->model();
+    EXPECT_EQ(model->data(model->index(0, RunTableModel::Name)).toString(),
+              QStringLiteral("from-the-cli"));
+}
+
+} // namespace
+} // namespace ftw::ui

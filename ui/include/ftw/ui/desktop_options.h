@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <QString>
+#include <QStringList>
+
+namespace ftw::ui {
+
+/// Options of the `ftw-workbench` program.
+struct DesktopOptions {
+    QString databasePath;   ///< --db; empty means $FTW_DB or the default location
+    QString screenshotPath; ///< --screenshot FILE: save a picture of the window, then quit
+    int screenshotDelayMs = 1500;
+    bool shouldRunDemo = false; ///< --demo: start the demonstration job at once
+    QString errorText;          ///< set when the arguments are wrong
+    bool isHelpRequested = false;
+    QString helpText;
+};
+
+/// Parses the program's arguments (argv[0] first). Never throws.
+[[nodiscard]] DesktopOptions parseDesktopOptions(const QStringList& arguments);
+
+} // namespace ftw::ui

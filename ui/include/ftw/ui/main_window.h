@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <ftw/engine.h>
+#include <ftw/run_store.h>
+
+#include <QMainWindow>
+
+#include <functional>
+#include <memory>
+
+class QCloseEvent;
+
+namespace ftw::ui {
+
+/// The workbench's main window: the runs table, the New-run page and the status bar with the
+/// running job's progress. Lives on the GUI thread. `engine` must outlive the window; `store` is the
+/// UI's own read-only connection and is owned by the window.
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+
+public:
+    MainWindow(Engine& engine, RunStore store, QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    /// Starts the demonstration job (the same as the New-run page's button).
+    void startDemo(int steps);
+
+    /// Replaces the question asked when the window is closed during a job (default: a message box).
+    /// It returns true to stop the job and close.
+    void setCloseConfirmation(std::function<bool(QWidget*)> confirm);
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+
+private:
+    struct Private;
+    std::unique_ptr<Private> d;
+};
+
+} // namespace ftw::ui

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+#include <ftw/ui/desktop_options.h>
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+
+namespace ftw::ui {
+
+DesktopOptions parseDesktopOptions(const QStringList& arguments)
+{
+    DesktopOptions options;
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QCoreApplication::translate("DesktopOptions", "FTW, the Fine-Tuning Workbench"));
+    const QCommandLineOption helpOption = parser.addHelpOption();
+    const QCommandLineOption dbOption(
+        QStringLiteral("db"),
+        QCoreApplication::translate("DesktopOptions", "SQLite run store (default: $FTW_DB, else "
+                                                      "$XDG_DATA_HOME/ftw/ftw.db)"),
+        QStringLiteral("FILE"));
+    const QCommandLineOption screenshotOption(
+        QStringLiteral("screenshot"),
+        QCoreApplication::translate("DesktopOptions", "save a PNG of the window, then quit"),
+        QStringLiteral("FILE"));
+    const QCommandLineOption delayOption(
+        QStringLiteral("screenshot-delay-ms"),
+        QCoreApplication::translate("DesktopOptions", "wait before the screenshot (default 1500)"),
+        QStringLiteral("MS"));
+    const QCommandLineOption demoOption(
+        QStringLiteral("demo"),
+        QCoreApplication::translate("DesktopOptions", "start the demonstration job at once"));
+    parser.addOptions({dbOption, screenshotOption, delayOption, demoOption});
+
+    if (!parser.parse(arguments)) {
+        options.errorText = parser.errorText();
+        return options;
+    }
+    if (parser.isSet(helpOption)) {
+        options.isHelpRequested = true;
+        options.helpText = parser.helpText();
+        return options;
+    }
+    options.databasePath = parser.value(dbOption);
+    options.screenshotPath = parser.value(screenshotOption);
+    options.shouldRunDemo = parser.isSet(demoOption);
+    if (parser.isSet(delayOption)) {
+        bool isNumber = false;
+        options.screenshotDelayMs = parser.value(delayOption).toInt(&isNumber);
+        if (!isNumber || options.screenshotDelayMs < 0) {
+            options.errorText = QCoreApplication::translate(
+                "DesktopOptions", "--screenshot-delay-ms expects a number of milliseconds, got '%1'")
+                                    .arg(parser.value(delayOption));
+        }
+    }
+    return options;
+}
+
+} // namespace ftw::ui

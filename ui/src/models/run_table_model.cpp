@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: MIT
+#include "run_table_model.h"
+
+#include "bridge/qt_convert.h"
+
+#include <QColor>
+#include <QDateTime>
+#include <QLocale>
+
+#include <algorithm>
+#include <chrono>
+
+namespace ftw::ui {
+namespace {
+
+std::int64_t nowMs()
+{
+    return QDateTime::currentMSecsSinceEpoch();
+}
+
+QString formatDuration(std::int64_t ms)
+{
+    if (ms <= 0) {
+        return QStringLiteral("-");
+    }
+    if (ms < 60'000) {
+        return QStringLiteral("%1 s").arg(static_cast<double>(ms) / 1000.0, 0, 'f', 1);
+    }
+    if (ms < 3'600'000) {
+        return QStringLiteral("%1 min %2 s").arg(ms / 60'000).arg(ms / 1000 % 60, 2, 10, QLatin1Char('0'));
+    }
+    return QStringLiteral("%1 h %2 min").arg(ms / 3'600'000).arg(ms / 60'000 % 60, 2, 10, QLatin1Char('0'));
+}
+
+QString formatCount(std::int64_t count)
+{
+    if (count >= 1'000'000'000) {
+        return QStringLiteral("%1B").arg(static_cast<double>(count) / 1e9, 0, 'f', 2);
+    }
+    if (count >= 1'000'000) {
+        return QStringLiteral("%1M").arg(static_cast<double>(count) / 1e6, 0, 'f', 2);
+    }
+    if (count >= 10'000) {
+        return QStringLiteral("%1K").arg(static_cast<double>(count) / 1e3, 0, 'f', 1);
+    }
+    return QString::number(count);
+}
+
+QColor statusColor(RunStatus status)
+{
+    switch (status) {
+    case RunStatus::Running:
+    case RunStatus::Queued:
+        return QColor(0x1d, 0x6f, 0xd8);
+    case RunStatus::Succeeded:
+        return QColor(0x1f, 0x8a, 0x4c);
+    case RunStatus::Failed:
+    case RunStatus::Interrupted:
+        return QColor(0xc0, 0x39, 0x2b);
+    case RunStatus::Cancelled:
+        return QColor(0x8a, 0x6d, 0x1f);
+    case RunStatus::Unknown:
+        break;
+    }
+    return {};
+}
+
+bool sameRow(const RunSummary& a, const RunSummary& b)
+{
+    return a.status == b.status && a.updatedAtMs == b.updatedAtMs && a.lastLoss == b.lastLoss &&
+           a.name == b.name && a.finishedAtMs == b.finishedAtMs;
+}
+
+} // namespace
+
+RunTableModel::RunTableModel(RunStore store, QObject* parent)
+    : QAbstractTableModel(parent), m_store(std::move(store))
+{
+}
+
+void RunTableModel::reload()
+{
+    auto runs = m_store.listRuns();
+    if (!runs) {
+        Q_EMIT loadFailed(toQString(runs.error().message));
+        return;
+    }
+    setRuns(std::move(*runs));
+}
+
+void RunTableModel::setRuns(std::vector<RunSummary> runs)
+{
+    // Newest first: new runs appear as a block at the top while the older ones keep their order.
+    const auto newCount = static_cast<std::ptrdiff_t>(runs.size()) - static_cast<std::ptrdiff_t>(m_runs.size());
+    const bool isPrepend =
+        newCount >= 0 &&
+        std::equal(m_runs.begin(), m_runs.end(), runs.begin() + newCount, runs.end(),
+                   [](const RunSummary& a, const RunSummary& b) { return a.id == b.id; });
+    if (!isPrepend) {
+        beginResetModel();
+        m_runs = std::move(runs);
+        endResetModel();
+        return;
+    }
+    if (newCount > 0) {
+        beginInsertRows({}, 0, static_cast<int>(newCount) - 1);
+        m_runs.insert(m_runs.begin(), runs.begin(), runs.begin() + newCount);
+        endInsertRows();
+    }
+    const bool isRunning = std::any_of(runs.begin(), runs.end(), [](const RunSummary& r) {
+        return r.status == RunStatus::Running;
+    });
+    for (std::size_t row = static_cast<std::size_t>(newCount); row < runs.size(); ++row) {
+        const bool isChanged = !sameRow(m_runs[row], runs[row]);
+        m_runs[row] = std::move(runs[row]);
+        if (isChanged || (isRunning && m_runs[row].status == RunStatus::Running)) {
+            Q_EMIT dataChanged(index(static_cast<int>(row), 0),
+                               index(static_cast<int>(row), ColumnCount - 1));
+        }
+    }
+}
+
+const RunSummary* RunTableModel::runAt(int row) const
+{
+    return row >= 0 && row < rowCount() ? &m_runs[static_cast<std::size_t>(row)] : nullptr;
+}
+
+int RunTableModel::rowOfRun(RunId id) const
+{
+    const auto it = std::find_if(m_runs.begin(), m_runs.end(),
+                                 [id](const RunSummary& r) { return r.id == id; });
+    return it == m_runs.end() ? -1 : static_cast<int>(it - m_runs.begin());
+}
+
+int RunTableModel::rowCount(const QModelIndex& parent) const
+{
+    return parent.isValid() ? 0 : static_cast<int>(m_runs.size());
+}
+
+int RunTableModel::columnCount(const QModelIndex& parent) const
+{
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant RunTableModel::data(const QModelIndex& index, int role) const
+{
+    const RunSummary* run = index.isValid() ? runAt(index.row()) : nullptr;
+    if (run == nullptr || index.column() < 0 || index.column() >= ColumnCount) {
+        return {};
+    }
+    switch (role) {
+    case Qt::DisplayRole:
+        return displayValue(*run, index.column());
+    case Qt::ToolTipRole:
+        if (run->error.isError()) {
+            return toQString(run->error.message);
+        }
+        return index.column() == Model ? toQString(run->model) : QVariant();
+    case Qt::ForegroundRole:
+        return index.column() == Status ? QVariant(statusColor(run->status)) : QVariant();
+    case Qt::TextAlignmentRole:
+        if (index.column() >= Params && index.column() <= Duration) {
+            return QVariant(Qt::AlignRight | Qt::AlignVCenter);
+        }
+        return {};
+    case RunIdRole:
+        return QVariant::fromValue<qint64>(run->id);
+    case StatusRole:
+        return toQString(runStatusName(run->status));
+    case SortRole:
+        return sortValue(*run, index.column());
+    default:
+        return {};
+    }
+}
+
+QVariant RunTableModel::displayValue(const RunSummary& run, int column) const
+{
+    switch (column) {
+    case Name:
+        return toQString(run.name);
+    case Status:
+        return toQString(runStatusName(run.status));
+    case Method:
+        return toQString(run.method);
+    case Model:
+        return toQString(run.model);
+    case Dataset:
+        return toQString(run.dataset);
+    case Params:
+        return run.trainableParams ? formatCount(*run.trainableParams) : QStringLiteral("-");
+    case LastLoss:
+        return run.lastLoss ? QString::number(*run.lastLoss, 'f', 4) : QStringLiteral("-");
+    case BestEval:
+        return run.bestEvalLoss ? QString::number(*run.bestEvalLoss, 'f', 4) : QStringLiteral("-");
+    case Duration:
+        return formatDuration(run.durationMs(nowMs()));
+    case Created:
+        return QLocale().toString(QDateTime::fromMSecsSinceEpoch(run.createdAtMs), QLocale::ShortFormat);
+    default:
+        return {};
+    }
+}
+
+QVariant RunTableModel::sortValue(const RunSummary& run, int column) const
+{
+    switch (column) {
+    case Params:
+        return QVariant::fromValue<qint64>(run.trainableParams.value_or(-1));
+    case LastLoss:
+        return run.lastLoss.value_or(1e300);
+    case BestEval:
+        return run.bestEvalLoss.value_or(1e300);
+    case Duration:
+        return QVariant::fromValue<qint64>(run.durationMs(nowMs()));
+    case Created:
+        return QVariant::fromValue<qint64>(run.createdAtMs);
+    default:
+        return displayValue(run, column).toString().toLower();
+    }
+}
+
+QVariant RunTableModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) {
+        return QAbstractTableModel::headerData(section, orientation, role);
+    }
+    switch (section) {
+    case Name:
+        return tr("Name");
+    case Status:
+        return tr("Status");
+    case Method:
+        return tr("Method");
+    case Model:
+        return tr("Model");
+    case Dataset:
+        return tr("Dataset");
+    case Params:
+        return tr("Trainable");
+    case LastLoss:
+        return tr("Loss");
+    case BestEval:
+        return tr("Best eval");
+    case Duration:
+        return tr("Duration");
+    case Created:
+        return tr("Created");
+    default:
+        return {};
+    }
+}
+
+} // namespace ftw::ui

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: MIT
+#include <ftw/ui/main_window.h>
+
+#include "bridge/engine_controller.h"
+#include "bridge/qt_convert.h"
+#include "models/run_table_model.h"
+#include "new_run_page.h"
+#include "runs_page.h"
+
+#include <QCloseEvent>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QListWidget>
+#include <QMessageBox>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QStackedWidget>
+#include <QStatusBar>
+#include <QTimer>
+
+#include <cmath>
+
+namespace ftw::ui {
+namespace {
+
+constexpr int kStoreRefreshMs = 1000;
+
+bool askToStopJob(QWidget* parent)
+{
+    return QMessageBox::question(parent, MainWindow::tr("Stop the running job?"),
+                                 MainWindow::tr("A job is running. Stop it at the next step and "
+                                                "close FTW? Its run is kept as cancelled."),
+                                 QMessageBox::Yes | QMessageBox::No,
+                                 QMessageBox::No) == QMessageBox::Yes;
+}
+
+} // namespace
+
+struct MainWindow::Private {
+    EngineController* controller = nullptr;
+    RunTableModel* runs = nullptr;
+    RunsPage* runsPage = nullptr;
+    NewRunPage* newRunPage = nullptr;
+    QListWidget* navigation = nullptr;
+    QStackedWidget* pages = nullptr;
+    QLabel* jobLabel = nullptr;
+    QProgressBar* progress = nullptr;
+    QPushButton* stopButton = nullptr;
+    QTimer* refreshTimer = nullptr;
+    bool isCloseRequested = false;
+    std::function<bool(QWidget*)> confirmClose = askToStopJob;
+};
+
+MainWindow::MainWindow(Engine& engine, RunStore store, QWidget* parent)
+    : QMainWindow(parent), d(std::make_unique<Private>())
+{
+    setObjectName(QStringLiteral("mainWindow"));
+    setWindowTitle(tr("FTW - Fine-Tuning Workbench"));
+    resize(1200, 720);
+
+    d->controller = new EngineController(engine, this);
+    d->runs = new RunTableModel(std::move(store), this);
+    d->runsPage = new RunsPage(*d->runs, this);
+    d->newRunPage = new NewRunPage(this);
+
+    d->navigation = new QListWidget(this);
+    d->navigation->setObjectName(QStringLiteral("navigation"));
+    d->navigation->addItem(tr("Runs"));
+    d->navigation->addItem(tr("New run"));
+    d->navigation->setFixedWidth(150);
+    d->navigation->setCurrentRow(0);
+
+    d->pages = new QStackedWidget(this);
+    d->pages->addWidget(d->runsPage);
+    d->pages->addWidget(d->newRunPage);
+
+    auto* central = new QWidget(this);
+    auto* layout = new QHBoxLayout(central);
+    layout->addWidget(d->navigation);
+    layout->addWidget(d->pages, 1);
+    setCentralWidget(central);
+    setStyleSheet(QStringLiteral(
+        "QLabel#pageTitle { font-size: 18px; font-weight: 600; padding: 4px 0; }"
+        "QListWidget#navigation { font-size: 14px; }"
+        "QListWidget#navigation::item { padding: 8px 10px; }"));
+
+    // Status bar: the database and device on the left, the running job on the right.
+    const std::vector<DeviceInfo> devices = engine.devices();
+    QString deviceText = tr("CPU only");
+    if (devices.size() > 1) {
+        deviceText = tr("%n CUDA device(s)", nullptr, static_cast<int>(devices.size() - 1));
+    }
+    statusBar()->showMessage(tr("Store: %1  |  %2  |  LibTorch %3")
+                                 .arg(toQString(engine.databasePath()), deviceText,
+                                      toQString(Engine::torchVersion())));
+    d->jobLabel = new QLabel(this);
+    d->jobLabel->setObjectName(QStringLiteral("jobLabel"));
+    d->progress = new QProgressBar(this);
+    d->progress->setObjectName(QStringLiteral("jobProgress"));
+    d->progress->setFixedWidth(220);
+    d->stopButton = new QPushButton(tr("Stop"), this);
+    d->stopButton->setObjectName(QStringLiteral("stopJob"));
+    d->stopButton->setToolTip(tr("Stop the job at the next step; its run is kept as cancelled."));
+    statusBar()->addPermanentWidget(d->jobLabel);
+    statusBar()->addPermanentWidget(d->progress);
+    statusBar()->addPermanentWidget(d->stopButton);
+    d->progress->hide();
+    d->stopButton->hide();
+
+    connect(d->navigation, &QListWidget::currentRowChanged, d->pages, &QStackedWidget::setCurrentIndex);
+    connect(d->newRunPage, &NewRunPage::demoRequested, this, &MainWindow::startDemo);
+    connect(d->stopButton, &QPushButton::clicked, this, [this] {
+        if (const auto job = d->controller->activeJob()) {
+            d->controller->requestCancel(*job);
+            d->stopButton->setEnabled(false);
+            d->jobLabel->setText(tr("Stopping..."));
+        }
+    });
+    connect(d->controller, &EngineController::jobStarted, this, [this](qint64, const QString& name) {
+        d->jobLabel->setText(tr("Running %1").arg(name));
+    });
+    connect(d->controller, &EngineController::progressChanged, this, [this](const JobProgress& p) {
+        d->progress->setRange(0, static_cast<int>(p.totalSteps));
+        d->progress->setValue(static_cast<int>(p.step));
+        QString text = tr("Step %1/%2").arg(p.step).arg(p.totalSteps);
+        if (!std::isnan(p.loss)) {
+            text += tr("  loss %1").arg(p.loss, 0, 'f', 4);
+        }
+        if (!std::isnan(p.etaSeconds)) {
+            text += tr("  ETA %1 s").arg(p.etaSeconds, 0, 'f', 0);
+        }
+        if (d->stopButton->isEnabled()) {
+            d->jobLabel->setText(text);
+        }
+    });
+    connect(d->controller, &EngineController::jobFinished, this,
+            [this](qint64, const JobResult& result) {
+                d->progress->hide();
+                d->stopButton->hide();
+                d->newRunPage->setJobRunning(false);
+                d->runs->reload();
+                switch (result.status) {
+                case JobStatus::Succeeded:
+                    d->jobLabel->setText(tr("Job finished"));
+                    break;
+                case JobStatus::Cancelled:
+                    d->jobLabel->setText(tr("Job stopped"));
+                    break;
+                default:
+                    d->jobLabel->setText(tr("Job failed"));
+                    if (!d->isCloseRequested) {
+                        QMessageBox::warning(this, tr("The job failed"), toQString(result.error.message));
+                    }
+                    break;
+                }
+                if (d->isCloseRequested) {
+                    close();
+                }
+            });
+    connect(d->runs, &RunTableModel::loadFailed, this, [this](const QString& message) {
+        statusBar()->showMessage(tr("Cannot read the run store: %1").arg(message));
+    });
+
+    // Runs started elsewhere (the `ftw` command line) appear and update: the store is the truth.
+    d->refreshTimer = new QTimer(this);
+    d->refreshTimer->setInterval(kStoreRefreshMs);
+    connect(d->refreshTimer, &QTimer::timeout, d->runs, &RunTableModel::reload);
+    d->refreshTimer->start();
+    d->runs->reload();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::startDemo(int steps)
+{
+    if (d->controller->activeJob()) {
+        return;
+    }
+    DemoJobSpec spec;
+    spec.steps = steps;
+    d->controller->submit(spec);
+    d->newRunPage->setJobRunning(true);
+    d->progress->setRange(0, steps);
+    d->progress->setValue(0);
+    d->progress->show();
+    d->stopButton->setEnabled(true);
+    d->stopButton->show();
+    d->jobLabel->setText(tr("Queued"));
+    d->navigation->setCurrentRow(0);
+}
+
+void MainWindow::setCloseConfirmation(std::function<bool(QWidget*)> confirm)
+{
+    d->confirmClose = std::move(confirm);
+}
+
+void MainWindow::closeEvent(QCloseEvent* event)
+{
+    const auto job = d->controller->activeJob();
+    if (!job) {
+        event->accept();
+        return;
+    }
+    if (!d->isCloseRequested) {
+        if (!d->confirmClose(this)) {
+            event->ignore();
+            return;
+        }
+        d->isCloseRequested = true;
+        d->controller->requestCancel(*job);
+        d->stopButton->setEnabled(false);
+        d->jobLabel->setText(tr("Stopping..."));
+    }
+    event->ignore(); // closes when jobFinished arrives
+}
+
+} // namespace ftw::ui

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <QWidget>
+
+class QLineEdit;
+class QSortFilterProxyModel;
+class QStackedWidget;
+class QTableView;
+
+namespace ftw::ui {
+
+class RunTableModel;
+
+/// The Runs page: a filterable, sortable table of every run, with an empty state.
+class RunsPage : public QWidget {
+    Q_OBJECT
+
+public:
+    explicit RunsPage(RunTableModel& model, QWidget* parent = nullptr);
+
+    [[nodiscard]] QTableView* table() const { return m_table; }
+    [[nodiscard]] QLineEdit* filterEdit() const { return m_filter; }
+
+private:
+    void updateEmptyState();
+
+    RunTableModel& m_model;
+    QSortFilterProxyModel* m_proxy = nullptr;
+    QLineEdit* m_filter = nullptr;
+    QTableView* m_table = nullptr;
+    QStackedWidget* m_stack = nullptr;
+};
+
+} // namespace ftw::ui
