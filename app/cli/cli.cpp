@@ -43,10 +43,10 @@ class LogToStream {
 public:
     explicit LogToStream(std::ostream& err)
         : m_previous(setLogSink([&err](LogLevel level, std::string_view message) {
-              if (level >= LogLevel::Warning) {
-                  err << "ftw: " << logLevelName(level) << ": " << message << '\n';
-              }
-          }))
+            if (level >= LogLevel::Warning) {
+                err << "ftw: " << logLevelName(level) << ": " << message << '\n';
+            }
+        }))
     {
     }
     LogToStream(const LogToStream&) = delete;
@@ -94,9 +94,8 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     demo->add_option("--fail-at", options.demo.failAtStep, "fail on purpose at this step");
     demo->add_option("--seed", options.demo.seed, "random seed")->capture_default_str();
     addCommonOptions(demo, options);
-    demo->callback([&] {
-        action = [&options](const CliContext& c) { return cli::demo(c, options.demo); };
-    });
+    demo->callback(
+        [&] { action = [&options](const CliContext& c) { return cli::demo(c, options.demo); }; });
 
     try {
         app.parse(argc, argv);
@@ -109,7 +108,8 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     const CliContext ctx{out, err, options.databasePath, options.isJson};
     try {
         return action ? action(ctx) : fail(ctx, "no command given; see `ftw --help`");
-    } catch (const std::exception& e) { // NOTE: commands report errors as values; this is a last resort
+    } catch (
+        const std::exception& e) { // NOTE: commands report errors as values; this is a last resort
         return fail(ctx, std::string("unexpected error: ") + e.what());
     }
 }

@@ -26,7 +26,8 @@ std::string formatDuration(std::int64_t ms)
                       static_cast<long long>(ms / 60'000), static_cast<long long>(ms / 1000 % 60));
     } else {
         std::snprintf(buffer.data(), buffer.size(), "%lld h %02lld min",
-                      static_cast<long long>(ms / 3'600'000), static_cast<long long>(ms / 60'000 % 60));
+                      static_cast<long long>(ms / 3'600'000),
+                      static_cast<long long>(ms / 60'000 % 60));
     }
     return buffer.data();
 }

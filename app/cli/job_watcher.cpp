@@ -46,7 +46,8 @@ JobResult JobWatcher::watch(JobId id)
 {
     bool isCancelRequested = false;
     while (true) {
-        const std::optional<JobResult> result = m_engine.waitFor(id, std::chrono::milliseconds(100));
+        const std::optional<JobResult> result =
+            m_engine.waitFor(id, std::chrono::milliseconds(100));
         std::deque<JobEvent> events;
         {
             const std::lock_guard lock(m_mutex);

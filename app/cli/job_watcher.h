@@ -12,8 +12,8 @@ namespace ftw::cli {
 
 /// Runs one job to its end on the calling thread's behalf: collects the engine's events (on the
 /// engine thread) and prints them here, so that only this thread writes to the streams. Draws a
-/// progress bar when `err` is a terminal. Installs a SIGINT handler for its lifetime (create it before
-/// submitting the job): Ctrl-C requests cancellation, a second Ctrl-C kills the process.
+/// progress bar when `err` is a terminal. Installs a SIGINT handler for its lifetime (create it
+/// before submitting the job): Ctrl-C requests cancellation, a second Ctrl-C kills the process.
 class JobWatcher : public JobObserver {
 public:
     JobWatcher(Engine& engine, const CliContext& ctx, bool isTerminal);

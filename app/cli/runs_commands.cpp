@@ -55,9 +55,9 @@ int runsList(const CliContext& ctx)
         return kExitOk;
     }
     std::ostream& out = ctx.out;
-    out << std::left << std::setw(6) << "ID" << std::setw(22) << "NAME" << std::setw(12)
-        << "STATUS" << std::setw(10) << "METHOD" << std::setw(10) << "PARAMS" << std::setw(10)
-        << "LOSS" << std::setw(14) << "DURATION"
+    out << std::left << std::setw(6) << "ID" << std::setw(22) << "NAME" << std::setw(12) << "STATUS"
+        << std::setw(10) << "METHOD" << std::setw(10) << "PARAMS" << std::setw(10) << "LOSS"
+        << std::setw(14) << "DURATION"
         << "CREATED\n";
     for (const RunSummary& run : *runs) {
         out << std::left << std::setw(6) << run.id << std::setw(22) << clip(run.name, 21)

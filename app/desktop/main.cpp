@@ -47,6 +47,7 @@ int main(int argc, char** argv)
     }
 
     ftw::ui::MainWindow window(**engine, std::move(*store));
+    window.showPage(options.page);
     window.show();
     if (options.shouldRunDemo) {
         window.startDemo(400);
@@ -54,7 +55,8 @@ int main(int argc, char** argv)
     if (!options.screenshotPath.isEmpty()) {
         QTimer::singleShot(options.screenshotDelayMs, &window, [&window, &options] {
             const bool isSaved = window.grab().save(options.screenshotPath);
-            std::fprintf(stderr, "ftw-workbench: screenshot %s %s\n", qPrintable(options.screenshotPath),
+            std::fprintf(stderr, "ftw-workbench: screenshot %s %s\n",
+                         qPrintable(options.screenshotPath),
                          isSaved ? "saved" : "could not be saved");
             window.setCloseConfirmation([](QWidget*) { return true; });
             window.close();

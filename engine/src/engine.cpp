@@ -21,8 +21,8 @@ namespace ftw {
 
 struct Engine::Impl {
     explicit Impl(const EngineOptions& engineOptions)
-        : options(engineOptions),
-          runner(options.databasePath, [this](const JobEvent& event) { dispatch(event); })
+        : options(engineOptions)
+        , runner(options.databasePath, [this](const JobEvent& event) { dispatch(event); })
     {
     }
 
@@ -43,7 +43,9 @@ struct Engine::Impl {
     jobs::JobRunner runner; // last: its thread is joined before the members above go
 };
 
-Engine::Engine(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+Engine::Engine(std::unique_ptr<Impl> impl) : m_impl(std::move(impl))
+{
+}
 
 Engine::~Engine() = default;
 

@@ -87,7 +87,8 @@ TEST_F(CliTest, BadArgumentsExitWithTwo)
 
 TEST_F(CliTest, DemoRecordsARunThatListAndShowReport)
 {
-    const CliOutcome demo = ftw({"demo", "--steps", "25", "--delay-ms", "0", "--db", db(), "--json"});
+    const CliOutcome demo =
+        ftw({"demo", "--steps", "25", "--delay-ms", "0", "--db", db(), "--json"});
     ASSERT_EQ(demo.exitCode, kExitOk) << demo.err;
     const nlohmann::json result = nlohmann::json::parse(demo.out);
     EXPECT_EQ(result["status"], "succeeded");
@@ -124,10 +125,12 @@ TEST_F(CliTest, FtwDbEnvironmentVariableChoosesTheDatabase)
 
 TEST_F(CliTest, FailedJobExitsWithTwoAndIsRecordedAsFailed)
 {
-    const CliOutcome r = ftw({"demo", "--steps", "10", "--fail-at", "2", "--delay-ms", "0", "--db", db()});
+    const CliOutcome r =
+        ftw({"demo", "--steps", "10", "--fail-at", "2", "--delay-ms", "0", "--db", db()});
     EXPECT_EQ(r.exitCode, kExitFailure);
     EXPECT_NE(r.err.find("failed on purpose at step 2"), std::string::npos) << r.err;
-    const nlohmann::json runs = nlohmann::json::parse(ftw({"runs", "list", "--db", db(), "--json"}).out);
+    const nlohmann::json runs =
+        nlohmann::json::parse(ftw({"runs", "list", "--db", db(), "--json"}).out);
     ASSERT_EQ(runs.size(), 1U);
     EXPECT_EQ(runs[0]["status"], "failed");
     EXPECT_EQ(runs[0]["error"]["code"], "invalid_argument");
@@ -151,7 +154,8 @@ TEST_F(CliTest, InterruptStopsTheJobAndExitsWithThree)
 
     EXPECT_EQ(r.exitCode, kExitCancelled) << r.err;
     EXPECT_NE(r.err.find("cancelled"), std::string::npos) << r.err;
-    const nlohmann::json runs = nlohmann::json::parse(ftw({"runs", "list", "--db", db(), "--json"}).out);
+    const nlohmann::json runs =
+        nlohmann::json::parse(ftw({"runs", "list", "--db", db(), "--json"}).out);
     ASSERT_EQ(runs.size(), 1U);
     EXPECT_EQ(runs[0]["status"], "cancelled");
 }

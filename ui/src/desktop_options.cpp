@@ -29,7 +29,11 @@ DesktopOptions parseDesktopOptions(const QStringList& arguments)
     const QCommandLineOption demoOption(
         QStringLiteral("demo"),
         QCoreApplication::translate("DesktopOptions", "start the demonstration job at once"));
-    parser.addOptions({dbOption, screenshotOption, delayOption, demoOption});
+    const QCommandLineOption pageOption(
+        QStringLiteral("page"),
+        QCoreApplication::translate("DesktopOptions", "open on this page: runs or new-run"),
+        QStringLiteral("PAGE"));
+    parser.addOptions({dbOption, screenshotOption, delayOption, demoOption, pageOption});
 
     if (!parser.parse(arguments)) {
         options.errorText = parser.errorText();
@@ -43,13 +47,22 @@ DesktopOptions parseDesktopOptions(const QStringList& arguments)
     options.databasePath = parser.value(dbOption);
     options.screenshotPath = parser.value(screenshotOption);
     options.shouldRunDemo = parser.isSet(demoOption);
+    options.page = parser.value(pageOption);
+    if (!options.page.isEmpty() && options.page != QStringLiteral("runs") &&
+        options.page != QStringLiteral("new-run")) {
+        options.errorText = QCoreApplication::translate("DesktopOptions",
+                                                        "--page expects runs or new-run, got '%1'")
+                                .arg(options.page);
+    }
     if (parser.isSet(delayOption)) {
         bool isNumber = false;
         options.screenshotDelayMs = parser.value(delayOption).toInt(&isNumber);
         if (!isNumber || options.screenshotDelayMs < 0) {
-            options.errorText = QCoreApplication::translate(
-                "DesktopOptions", "--screenshot-delay-ms expects a number of milliseconds, got '%1'")
-                                    .arg(parser.value(delayOption));
+            options.errorText =
+                QCoreApplication::translate(
+                    "DesktopOptions",
+                    "--screenshot-delay-ms expects a number of milliseconds, got '%1'")
+                    .arg(parser.value(delayOption));
         }
     }
     return options;

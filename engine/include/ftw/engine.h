@@ -41,12 +41,12 @@ public:
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
 
-    /// Queues a job. Never fails here: an invalid spec gives a job that finishes Failed at once with
-    /// an InvalidConfig error, so callers have one code path.
+    /// Queues a job. Never fails here: an invalid spec gives a job that finishes Failed at once
+    /// with an InvalidConfig error, so callers have one code path.
     JobHandle submit(const JobSpec& spec);
 
-    /// Asks a job to stop: a queued job is dropped, a running one stops within one step. Returns false
-    /// when the job is unknown or already finished.
+    /// Asks a job to stop: a queued job is dropped, a running one stops within one step. Returns
+    /// false when the job is unknown or already finished.
     bool requestCancel(JobId id);
 
     [[nodiscard]] JobStatus status(JobId id) const;
@@ -54,7 +54,8 @@ public:
     /// Blocks until the job has finished and returns its result (status Unknown for an unknown id).
     JobResult wait(JobId id);
 
-    /// Like wait(), but gives up after `timeout`; std::nullopt when the job has not finished by then.
+    /// Like wait(), but gives up after `timeout`; std::nullopt when the job has not finished by
+    /// then.
     std::optional<JobResult> waitFor(JobId id, std::chrono::milliseconds timeout);
 
     /// Registers an observer; it receives every job's events until the returned token is destroyed.

@@ -51,8 +51,8 @@ private:
     std::string m_detail;
 };
 
-/// Thrown inside a job when its stop token is set; the job boundary maps it to JobStatus::Cancelled.
-/// Cancellation is not an error.
+/// Thrown inside a job when its stop token is set; the job boundary maps it to
+/// JobStatus::Cancelled. Cancellation is not an error.
 class Cancelled : public std::exception {
 public:
     [[nodiscard]] const char* what() const noexcept override { return "cancelled"; }

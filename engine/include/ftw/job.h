@@ -14,7 +14,18 @@ using JobId = std::int64_t;
 using RunId = std::int64_t;
 
 /// What a job does. The default value means "not chosen".
-enum class JobKind { Unknown, Demo, Train, Evaluate, Merge, Allocate, Decompose, Generate, Pretrain, Bench };
+enum class JobKind {
+    Unknown,
+    Demo,
+    Train,
+    Evaluate,
+    Merge,
+    Allocate,
+    Decompose,
+    Generate,
+    Pretrain,
+    Bench
+};
 
 /// Where a job is in its life. The default value means "not known" (e.g. an id never submitted).
 enum class JobStatus { Unknown, Queued, Running, Succeeded, Failed, Cancelled };

@@ -25,8 +25,8 @@ struct JobProgress {
     static constexpr double kNone = std::numeric_limits<double>::quiet_NaN();
 
     JobId jobId = 0;
-    RunId runId = 0;            ///< the run this job records, 0 when none
-    std::int64_t step = 0;      ///< steps done so far
+    RunId runId = 0;       ///< the run this job records, 0 when none
+    std::int64_t step = 0; ///< steps done so far
     std::int64_t totalSteps = 0;
     double epoch = kNone;
     double loss = kNone;
@@ -51,8 +51,8 @@ struct JobFinished {
 
 using JobEvent = std::variant<JobStarted, JobProgress, JobLog, JobFinished>;
 
-/// Receives job events. NOTE: onEvent() is called on the engine thread, one event at a time, in order;
-/// it must return quickly and must not call back into the Engine (doing so deadlocks).
+/// Receives job events. NOTE: onEvent() is called on the engine thread, one event at a time, in
+/// order; it must return quickly and must not call back into the Engine (doing so deadlocks).
 class JobObserver {
 public:
     JobObserver() = default;

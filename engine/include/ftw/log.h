@@ -29,9 +29,21 @@ void setLogLevel(LogLevel minimum);
 /// Sends one line to the sink. Thread-safe, never throws.
 void logMessage(LogLevel level, std::string_view message) noexcept;
 
-inline void logDebug(std::string_view message) noexcept { logMessage(LogLevel::Debug, message); }
-inline void logInfo(std::string_view message) noexcept { logMessage(LogLevel::Info, message); }
-inline void logWarning(std::string_view message) noexcept { logMessage(LogLevel::Warning, message); }
-inline void logError(std::string_view message) noexcept { logMessage(LogLevel::Error, message); }
+inline void logDebug(std::string_view message) noexcept
+{
+    logMessage(LogLevel::Debug, message);
+}
+inline void logInfo(std::string_view message) noexcept
+{
+    logMessage(LogLevel::Info, message);
+}
+inline void logWarning(std::string_view message) noexcept
+{
+    logMessage(LogLevel::Warning, message);
+}
+inline void logError(std::string_view message) noexcept
+{
+    logMessage(LogLevel::Error, message);
+}
 
 } // namespace ftw

@@ -39,7 +39,8 @@ struct RunSummary {
     std::int64_t updatedAtMs = 0;
     ErrorInfo error; ///< why it failed or was interrupted
 
-    /// Wall-clock duration in ms: finished (or now, while running) minus started; 0 if never started.
+    /// Wall-clock duration in ms: finished (or now, while running) minus started; 0 if never
+    /// started.
     [[nodiscard]] std::int64_t durationMs(std::int64_t nowMs) const;
 };
 
@@ -55,8 +56,8 @@ struct MetricPoint {
 /// Everything stored about one run.
 struct RunDetail {
     RunSummary summary;
-    std::string configJson;           ///< the full run config as JSON text
-    std::filesystem::path runDir;     ///< checkpoints, adapter files, log, config copy
+    std::string configJson;       ///< the full run config as JSON text
+    std::filesystem::path runDir; ///< checkpoints, adapter files, log, config copy
     std::vector<std::string> metricNames;
     std::int64_t metricCount = 0;
     std::optional<std::int64_t> seed;
@@ -64,17 +65,18 @@ struct RunDetail {
 
 enum class StoreMode {
     Unknown,
-    ReadWrite, ///< creates the file if needed, applies migrations, marks dead processes' runs interrupted
+    ReadWrite, ///< creates the file if needed, applies migrations, marks dead processes' runs
+               ///< interrupted
     ReadOnly,  ///< the file must exist at the current schema; never writes
 };
 
-/// Read access to the run store. Owns one SQLite connection: use it on one thread only (the UI keeps
-/// its own; the engine has its own write connection). Move-only. No method throws.
+/// Read access to the run store. Owns one SQLite connection: use it on one thread only (the UI
+/// keeps its own; the engine has its own write connection). Move-only. No method throws.
 class RunStore {
 public:
     /// Opens (and in ReadWrite mode creates and migrates) the database at `path`.
-    /// Returns: Storage when the file is not an FTW database, is of a newer schema than this build, or
-    /// cannot be opened; NotFound in ReadOnly mode when the file does not exist.
+    /// Returns: Storage when the file is not an FTW database, is of a newer schema than this build,
+    /// or cannot be opened; NotFound in ReadOnly mode when the file does not exist.
     static Expected<RunStore> open(const std::filesystem::path& path, StoreMode mode);
 
     RunStore(RunStore&& other) noexcept;
@@ -91,7 +93,8 @@ public:
     /// One run. Returns: NotFound when there is no run with this id.
     Expected<RunDetail> run(RunId id) const;
 
-    /// The points of one metric of a run in step order (empty when none). Returns: Storage on failure.
+    /// The points of one metric of a run in step order (empty when none). Returns: Storage on
+    /// failure.
     Expected<std::vector<MetricPoint>> metrics(RunId id, std::string_view name) const;
 
 private:
@@ -105,6 +108,7 @@ private:
 [[nodiscard]] std::filesystem::path resolveDatabasePath(const std::filesystem::path& explicitPath);
 
 /// The folder of a run: `<database folder>/runs/<id>`.
-[[nodiscard]] std::filesystem::path runDirectory(const std::filesystem::path& databasePath, RunId id);
+[[nodiscard]] std::filesystem::path runDirectory(const std::filesystem::path& databasePath,
+                                                 RunId id);
 
 } // namespace ftw

@@ -5,8 +5,8 @@
 
 #include <string>
 
-/// Throws ftw::Error(code, message) when `cond` is false. For preconditions checked where a value is
-/// used; `message` may be any expression convertible to std::string.
+/// Throws ftw::Error(code, message) when `cond` is false. For preconditions checked where a value
+/// is used; `message` may be any expression convertible to std::string.
 #define FTW_CHECK(cond, code, message)                                                             \
     do {                                                                                           \
         if (!(cond)) {                                                                             \

@@ -64,7 +64,8 @@ void logMessage(LogLevel level, std::string_view message) noexcept
         if (sinkSlot()) {
             sinkSlot()(level, message);
         }
-    } catch (...) { // NOTE: logging must never take the program down; a failing sink loses the line.
+    } catch (
+        ...) { // NOTE: logging must never take the program down; a failing sink loses the line.
     }
 }
 

@@ -13,8 +13,8 @@ namespace ftw::core {
 [[nodiscard]] std::string hostName();
 
 /// Whether a process with this id exists on this machine. NOTE: a process id can be reused after
-/// its owner dies; the store accepts that small risk (it then leaves a dead run marked running until
-/// that id is free again).
+/// its owner dies; the store accepts that small risk (it then leaves a dead run marked running
+/// until that id is free again).
 [[nodiscard]] bool isProcessAlive(std::int64_t pid);
 
 } // namespace ftw::core

@@ -86,8 +86,10 @@ void runDemo(const DemoJobSpec& spec, JobContext& ctx)
             std::chrono::duration<double>(std::chrono::steady_clock::now() - startedAt).count();
         const auto wallMs = static_cast<std::int64_t>(elapsedS * 1000.0);
         const std::int64_t samplesSeen = step * kSamples;
-        ctx.recordMetric("train/loss", {step, 1.0 * step / spec.steps, samplesSeen, wallMs, lossValue});
-        ctx.recordMetric("train/grad_norm", {step, 1.0 * step / spec.steps, samplesSeen, wallMs, gradNorm});
+        ctx.recordMetric("train/loss",
+                         {step, 1.0 * step / spec.steps, samplesSeen, wallMs, lossValue});
+        ctx.recordMetric("train/grad_norm",
+                         {step, 1.0 * step / spec.steps, samplesSeen, wallMs, gradNorm});
         ctx.recordMetric("train/learning_rate",
                          {step, 1.0 * step / spec.steps, samplesSeen, wallMs, kLearningRate});
 

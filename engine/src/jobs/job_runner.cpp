@@ -31,8 +31,9 @@ JobResult failed(ErrorCode code, std::string message, std::string detail = {})
 } // namespace
 
 JobRunner::JobRunner(std::filesystem::path databasePath, EventSink sink)
-    : m_databasePath(std::move(databasePath)), m_sink(std::move(sink)),
-      m_thread([this](std::stop_token stop) { threadMain(std::move(stop)); })
+    : m_databasePath(std::move(databasePath))
+    , m_sink(std::move(sink))
+    , m_thread([this](std::stop_token stop) { threadMain(std::move(stop)); })
 {
 }
 
@@ -132,9 +133,9 @@ void JobRunner::threadMain(std::stop_token threadStop)
         JobContext context(id, jobStop, m_sink, m_databasePath);
         JobResult result = runGuarded(job, context);
         result.runId = context.runId();
-        result.elapsedMs = std::chrono::duration<double, std::milli>(
-                               std::chrono::steady_clock::now() - startedAt)
-                               .count();
+        result.elapsedMs =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - startedAt)
+                .count();
         try {
             context.recordOutcome(result);
         } catch (const std::exception& e) {

@@ -42,8 +42,8 @@ public:
     /// Returns false when the id is unknown or the job has already finished.
     bool requestCancel(JobId id);
     [[nodiscard]] JobStatus status(JobId id) const;
-    /// Waits until the job finishes; std::nullopt when `timeout` passes first. An unknown id gives a
-    /// result with status Unknown at once.
+    /// Waits until the job finishes; std::nullopt when `timeout` passes first. An unknown id gives
+    /// a result with status Unknown at once.
     std::optional<JobResult> waitFor(JobId id, std::optional<std::chrono::milliseconds> timeout);
 
 private:

@@ -44,7 +44,8 @@ Database Database::open(const std::filesystem::path& path, StoreMode mode)
     Database db(raw, path, mode);
     if (rc != SQLITE_OK) {
         if (raw == nullptr) {
-            throw Error(ErrorCode::Storage, "cannot open database '" + path.string() + "': out of memory");
+            throw Error(ErrorCode::Storage,
+                        "cannot open database '" + path.string() + "': out of memory");
         }
         db.throwLastError("cannot open database '" + path.string() + "'");
     }
@@ -60,7 +61,9 @@ Database Database::openInMemory()
 }
 
 Database::Database(Database&& other) noexcept
-    : m_db(std::exchange(other.m_db, nullptr)), m_path(std::move(other.m_path)), m_mode(other.m_mode)
+    : m_db(std::exchange(other.m_db, nullptr))
+    , m_path(std::move(other.m_path))
+    , m_mode(other.m_mode)
 {
 }
 
@@ -93,7 +96,8 @@ void Database::execute(std::string_view sql)
         std::string what = message != nullptr ? message : sqlite3_errstr(rc);
         sqlite3_free(message);
         throw Error(ErrorCode::Storage, "database '" + m_path.string() + "': " + what + " (" +
-                                            sqlite3_errstr(rc) + ", code " + std::to_string(rc) + ")");
+                                            sqlite3_errstr(rc) + ", code " + std::to_string(rc) +
+                                            ")");
     }
 }
 
@@ -154,8 +158,9 @@ int Database::changes() const
 void Database::throwLastError(std::string_view context) const
 {
     const int code = sqlite3_extended_errcode(m_db);
-    throw Error(ErrorCode::Storage, std::string(context) + ": " + sqlite3_errmsg(m_db) + " (" +
-                                        sqlite3_errstr(code) + ", code " + std::to_string(code) + ")",
+    throw Error(ErrorCode::Storage,
+                std::string(context) + ": " + sqlite3_errmsg(m_db) + " (" + sqlite3_errstr(code) +
+                    ", code " + std::to_string(code) + ")",
                 m_path.string());
 }
 

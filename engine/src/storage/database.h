@@ -17,8 +17,9 @@ class Statement;
 /// ftw::Error{Storage} with the extended result code and SQLite's message.
 class Database {
 public:
-    /// Opens the file at `path` (ReadWrite creates it and its folder) with foreign keys on and a busy
-    /// timeout, so that a reader and a writer in other connections wait for each other briefly.
+    /// Opens the file at `path` (ReadWrite creates it and its folder) with foreign keys on and a
+    /// busy timeout, so that a reader and a writer in other connections wait for each other
+    /// briefly.
     static Database open(const std::filesystem::path& path, StoreMode mode);
     /// A private in-memory database (tests and scratch work).
     static Database openInMemory();

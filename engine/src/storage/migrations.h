@@ -30,6 +30,9 @@ inline constexpr std::int32_t kApplicationId = 0x46545731;
 /// intact. Throws Error{Storage} when the database's version is newer than the last migration, or
 /// when a migration fails (its transaction is rolled back).
 void migrate(Database& db, std::span<const Migration> migrations);
-inline void migrate(Database& db) { migrate(db, allMigrations()); }
+inline void migrate(Database& db)
+{
+    migrate(db, allMigrations());
+}
 
 } // namespace ftw::storage

@@ -143,8 +143,8 @@ int RunRepository::markInterruptedRuns()
 
 std::vector<RunSummary> RunRepository::listRuns()
 {
-    Statement s = m_db.prepare("SELECT " + std::string(kSummaryColumns) +
-                               " FROM runs r ORDER BY r.id DESC");
+    Statement s =
+        m_db.prepare("SELECT " + std::string(kSummaryColumns) + " FROM runs r ORDER BY r.id DESC");
     std::vector<RunSummary> runs;
     while (s.step()) {
         runs.push_back(readSummary(s));
@@ -154,8 +154,8 @@ std::vector<RunSummary> RunRepository::listRuns()
 
 std::optional<RunDetail> RunRepository::findRun(RunId id)
 {
-    Statement s = m_db.prepare("SELECT " + std::string(kSummaryColumns) +
-                               " FROM runs r WHERE r.id = ?");
+    Statement s =
+        m_db.prepare("SELECT " + std::string(kSummaryColumns) + " FROM runs r WHERE r.id = ?");
     s.bindAll(id);
     if (!s.step()) {
         return std::nullopt;

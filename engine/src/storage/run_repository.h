@@ -37,7 +37,8 @@ class RunRepository {
 public:
     explicit RunRepository(Database& db) : m_db(db) {}
 
-    /// Inserts a run with status Running, owned by this process; sets its run folder. Returns its id.
+    /// Inserts a run with status Running, owned by this process; sets its run folder. Returns its
+    /// id.
     RunId createRun(const NewRun& run);
     /// Records how a run ended: status, finish time and, when set, the error.
     void finishRun(RunId id, RunStatus status, const ErrorInfo& error);

@@ -50,8 +50,8 @@ std::int64_t RunSummary::durationMs(std::int64_t nowMs) const
     if (!startedAtMs) {
         return 0;
     }
-    const std::int64_t end = finishedAtMs ? *finishedAtMs
-                                          : (status == RunStatus::Running ? nowMs : updatedAtMs);
+    const std::int64_t end =
+        finishedAtMs ? *finishedAtMs : (status == RunStatus::Running ? nowMs : updatedAtMs);
     return end > *startedAtMs ? end - *startedAtMs : 0;
 }
 
@@ -62,7 +62,9 @@ struct RunStore::Impl {
     explicit Impl(storage::Database database) : db(std::move(database)) {}
 };
 
-RunStore::RunStore(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+RunStore::RunStore(std::unique_ptr<Impl> impl) : m_impl(std::move(impl))
+{
+}
 RunStore::RunStore(RunStore&& other) noexcept = default;
 RunStore& RunStore::operator=(RunStore&& other) noexcept = default;
 RunStore::~RunStore() = default;

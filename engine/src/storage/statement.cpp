@@ -9,7 +9,9 @@
 
 namespace ftw::storage {
 
-Statement::Statement(Database& db, sqlite3_stmt* stmt) : m_db(&db), m_stmt(stmt) {}
+Statement::Statement(Database& db, sqlite3_stmt* stmt) : m_db(&db), m_stmt(stmt)
+{
+}
 
 Statement::Statement(Statement&& other) noexcept
     : m_db(other.m_db), m_stmt(std::exchange(other.m_stmt, nullptr))

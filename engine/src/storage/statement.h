@@ -28,7 +28,10 @@ public:
     Statement& bind(int index, double value);
     Statement& bind(int index, std::string_view value);
     Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
-    Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
+    Statement& bind(int index, const std::string& value)
+    {
+        return bind(index, std::string_view(value));
+    }
     Statement& bind(int index, std::nullptr_t);
     template <typename T>
     Statement& bind(int index, const std::optional<T>& value)

@@ -7,8 +7,8 @@ class Database;
 
 enum class TransactionMode { Unknown, Deferred, Immediate };
 
-/// BEGIN in the constructor, COMMIT in commit(); the destructor rolls back an uncommitted transaction
-/// and never throws (a failed rollback is logged).
+/// BEGIN in the constructor, COMMIT in commit(); the destructor rolls back an uncommitted
+/// transaction and never throws (a failed rollback is logged).
 class Transaction {
 public:
     Transaction(Database& db, TransactionMode mode);

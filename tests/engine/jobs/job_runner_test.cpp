@@ -67,7 +67,10 @@ void waitUntil(const std::function<bool()>& condition)
 
 class JobRunnerTest : public ::testing::Test {
 protected:
-    RunStore readStore() { return std::move(RunStore::open(m_dbPath, StoreMode::ReadOnly).value()); }
+    RunStore readStore()
+    {
+        return std::move(RunStore::open(m_dbPath, StoreMode::ReadOnly).value());
+    }
 
     test::TempDir m_dir;
     std::filesystem::path m_dbPath = m_dir / "ftw.db";
@@ -149,7 +152,8 @@ TEST_F(JobRunnerTest, CancellingAQueuedJobMeansItNeverRuns)
     std::atomic<bool> didSecondRun{false};
     JobRunner runner(m_dbPath, m_log.sink());
     const JobId first = runner.submit(makeJob("blocker", [&](JobContext&) { release.wait(); }));
-    const JobId second = runner.submit(makeJob("queued", [&](JobContext&) { didSecondRun = true; }));
+    const JobId second =
+        runner.submit(makeJob("queued", [&](JobContext&) { didSecondRun = true; }));
 
     EXPECT_EQ(runner.status(second), JobStatus::Queued);
     EXPECT_TRUE(runner.requestCancel(second));
@@ -194,6 +198,11 @@ struct ThrowCase {
     std::string messagePart;
 };
 
+void PrintTo(const ThrowCase& c, std::ostream* os)
+{
+    *os << c.name;
+}
+
 class JobBoundaryTest : public JobRunnerTest, public ::testing::WithParamInterface<ThrowCase> {};
 
 TEST_P(JobBoundaryTest, EveryExceptionBecomesAResultAndTheRunnerGoesOn)
@@ -221,17 +230,18 @@ TEST_P(JobBoundaryTest, EveryExceptionBecomesAResultAndTheRunnerGoesOn)
 
 INSTANTIATE_TEST_SUITE_P(
     AllKinds, JobBoundaryTest,
-    ::testing::Values(
-        ThrowCase{"FtwError", [] { throw Error(ErrorCode::ModelFormat, "bad tensor 'w'"); },
-                  JobStatus::Failed, ErrorCode::ModelFormat, "bad tensor 'w'"},
-        ThrowCase{"TorchError", [] { TORCH_CHECK(false, "shape mismatch in matmul"); },
-                  JobStatus::Failed, ErrorCode::Internal, "shape mismatch in matmul"},
-        ThrowCase{"StdException", [] { throw std::runtime_error("plain failure"); },
-                  JobStatus::Failed, ErrorCode::Internal, "plain failure"},
-        ThrowCase{"BadAlloc", [] { throw std::bad_alloc(); }, JobStatus::Failed,
-                  ErrorCode::OutOfMemory, "lower the batch size"},
-        ThrowCase{"NotAnException", [] { throw 42; }, JobStatus::Failed, ErrorCode::Internal,
-                  "unknown exception"}),
+    ::testing::Values(ThrowCase{"FtwError",
+                                [] { throw Error(ErrorCode::ModelFormat, "bad tensor 'w'"); },
+                                JobStatus::Failed, ErrorCode::ModelFormat, "bad tensor 'w'"},
+                      ThrowCase{"TorchError",
+                                [] { TORCH_CHECK(false, "shape mismatch in matmul"); },
+                                JobStatus::Failed, ErrorCode::Internal, "shape mismatch in matmul"},
+                      ThrowCase{"StdException", [] { throw std::runtime_error("plain failure"); },
+                                JobStatus::Failed, ErrorCode::Internal, "plain failure"},
+                      ThrowCase{"BadAlloc", [] { throw std::bad_alloc(); }, JobStatus::Failed,
+                                ErrorCode::OutOfMemory, "lower the batch size"},
+                      ThrowCase{"NotAnException", [] { throw 42; }, JobStatus::Failed,
+                                ErrorCode::Internal, "unknown exception"}),
     [](const ::testing::TestParamInfo<ThrowCase>& param) { return param.param.name; });
 
 TEST_F(JobRunnerTest, DestroyingTheRunnerCancelsTheRunningAndQueuedJobs)

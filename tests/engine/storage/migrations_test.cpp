@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include "storage/migrations.h"
 #include "storage/database.h"
+#include "storage/migrations.h"
 #include "storage/statement.h"
 #include "storage/store.h"
 
@@ -43,8 +43,9 @@ TEST_F(MigrationsTest, NewDatabaseGetsTheLatestSchemaWithEveryTable)
 
     EXPECT_EQ(db.userVersion(), latestSchemaVersion());
     EXPECT_EQ(db.applicationId(), kApplicationId);
-    const std::set<std::string> expected{"runs",        "run_params", "run_metrics", "adapter_layouts",
-                                         "checkpoints", "exports",    "run_events"};
+    const std::set<std::string> expected{
+        "runs",        "run_params", "run_metrics", "adapter_layouts",
+        "checkpoints", "exports",    "run_events"};
     EXPECT_EQ(tableNames(db), expected);
     Statement mode = db.prepare("PRAGMA journal_mode");
     ASSERT_TRUE(mode.step());
@@ -88,7 +89,8 @@ TEST_F(MigrationsTest, NewerSchemaIsRefusedWithAClearMessage)
     } catch (const Error& e) {
         EXPECT_EQ(e.code(), ErrorCode::Storage);
         const std::string message = e.what();
-        EXPECT_NE(message.find("schema v" + std::to_string(latestSchemaVersion() + 5)), std::string::npos)
+        EXPECT_NE(message.find("schema v" + std::to_string(latestSchemaVersion() + 5)),
+                  std::string::npos)
             << message;
         EXPECT_NE(message.find("newer than this FTW build supports"), std::string::npos) << message;
         EXPECT_NE(message.find(m_dbPath.string()), std::string::npos) << message;
@@ -112,7 +114,8 @@ TEST_F(MigrationsTest, DatabaseOfAnotherApplicationIsRefused)
         FAIL() << "a foreign database was accepted";
     } catch (const Error& e) {
         EXPECT_EQ(e.code(), ErrorCode::Storage);
-        EXPECT_NE(std::string(e.what()).find("is not an FTW database"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("is not an FTW database"), std::string::npos)
+            << e.what();
     }
     Database raw = Database::open(m_dbPath, StoreMode::ReadOnly);
     EXPECT_EQ(raw.userVersion(), 0);
@@ -150,7 +153,9 @@ TEST_F(MigrationsTest, ReadOnlyOpenOfAMissingFileIsNotFound)
 
 TEST_F(MigrationsTest, ReadOnlyOpenOfAnUnmigratedFileAsksForWriteAccess)
 {
-    { (void)Database::open(m_dbPath, StoreMode::ReadWrite); } // an empty SQLite file
+    {
+        (void)Database::open(m_dbPath, StoreMode::ReadWrite);
+    } // an empty SQLite file
     const auto store = RunStore::open(m_dbPath, StoreMode::ReadOnly);
     ASSERT_FALSE(store.hasValue());
     EXPECT_NE(store.error().message.find("open it once with write access"), std::string::npos)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include "storage/run_repository.h"
 #include "storage/database.h"
+#include "storage/run_repository.h"
 #include "storage/statement.h"
 #include "storage/store.h"
 
@@ -22,8 +22,8 @@ protected:
     RunId createRun(const std::string& name)
     {
         RunRepository repo(m_db);
-        return repo.createRun(NewRun{name, "demo", "lora", "/models/tiny", "/data/d.jsonl",
-                                     R"({"rank": 8})", 42});
+        return repo.createRun(
+            NewRun{name, "demo", "lora", "/models/tiny", "/data/d.jsonl", R"({"rank": 8})", 42});
     }
 
     void setOwner(RunId id, std::int64_t pid, const std::string& host)
@@ -75,8 +75,9 @@ TEST_F(RunRepositoryTest, RunsAreListedNewestFirst)
 TEST_F(RunRepositoryTest, FinishRecordsStatusErrorAndTime)
 {
     const RunId id = createRun("fails");
-    RunRepository(m_db).finishRun(id, RunStatus::Failed,
-                                  ErrorInfo{ErrorCode::ModelFormat, "bad header in x.safetensors", {}});
+    RunRepository(m_db).finishRun(
+        id, RunStatus::Failed,
+        ErrorInfo{ErrorCode::ModelFormat, "bad header in x.safetensors", {}});
     const RunSummary run = summaryOf(id);
     EXPECT_EQ(run.status, RunStatus::Failed);
     EXPECT_EQ(run.error.code, ErrorCode::ModelFormat);
@@ -121,7 +122,8 @@ TEST_F(RunRepositoryTest, RunOfADeadProcessIsMarkedInterruptedWhenTheStoreOpens)
     const auto detail = store->run(id);
     ASSERT_TRUE(detail.hasValue());
     EXPECT_EQ(detail->summary.status, RunStatus::Interrupted);
-    EXPECT_NE(detail->summary.error.message.find("pid " + std::to_string(deadPid)), std::string::npos)
+    EXPECT_NE(detail->summary.error.message.find("pid " + std::to_string(deadPid)),
+              std::string::npos)
         << detail->summary.error.message;
     Statement events = m_db.prepare("SELECT kind FROM run_events WHERE run_id = ?");
     events.bindAll(id);

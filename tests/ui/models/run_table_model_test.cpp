@@ -84,7 +84,8 @@ TEST_F(RunTableModelTest, ShowsStatusParamsLossAndTheErrorOfAFailedRun)
     EXPECT_NE(cell(1, RunTableModel::LastLoss), QStringLiteral("-"));
     const QString tooltip =
         m_model->data(m_model->index(0, RunTableModel::Name), Qt::ToolTipRole).toString();
-    EXPECT_TRUE(tooltip.contains(QStringLiteral("failed on purpose at step 3"))) << tooltip.toStdString();
+    EXPECT_TRUE(tooltip.contains(QStringLiteral("failed on purpose at step 3")))
+        << tooltip.toStdString();
     EXPECT_EQ(m_model->headerData(RunTableModel::Params, Qt::Horizontal).toString(),
               QStringLiteral("Trainable"));
 }
@@ -97,10 +98,13 @@ TEST_F(RunTableModelTest, SortRoleOrdersNumbersAsNumbers)
     runs[1].id = 1;
     runs[1].trainableParams = 100;
     m_model->setRuns(runs);
-    const auto nine = m_model->data(m_model->index(0, RunTableModel::Params), RunTableModel::SortRole);
-    const auto hundred = m_model->data(m_model->index(1, RunTableModel::Params), RunTableModel::SortRole);
+    const auto nine =
+        m_model->data(m_model->index(0, RunTableModel::Params), RunTableModel::SortRole);
+    const auto hundred =
+        m_model->data(m_model->index(1, RunTableModel::Params), RunTableModel::SortRole);
     EXPECT_LT(nine.toLongLong(), hundred.toLongLong());
-    EXPECT_GT(cell(0, RunTableModel::Params), cell(1, RunTableModel::Params)); // "9" > "100" as text
+    EXPECT_GT(cell(0, RunTableModel::Params),
+              cell(1, RunTableModel::Params)); // "9" > "100" as text
 }
 
 TEST_F(RunTableModelTest, ChangedStatusUpdatesTheRowInPlace)

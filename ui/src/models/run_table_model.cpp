@@ -5,7 +5,6 @@
 
 #include <QColor>
 #include <QDateTime>
-#include <QLocale>
 
 #include <algorithm>
 #include <chrono>
@@ -27,9 +26,13 @@ QString formatDuration(std::int64_t ms)
         return QStringLiteral("%1 s").arg(static_cast<double>(ms) / 1000.0, 0, 'f', 1);
     }
     if (ms < 3'600'000) {
-        return QStringLiteral("%1 min %2 s").arg(ms / 60'000).arg(ms / 1000 % 60, 2, 10, QLatin1Char('0'));
+        return QStringLiteral("%1 min %2 s")
+            .arg(ms / 60'000)
+            .arg(ms / 1000 % 60, 2, 10, QLatin1Char('0'));
     }
-    return QStringLiteral("%1 h %2 min").arg(ms / 3'600'000).arg(ms / 60'000 % 60, 2, 10, QLatin1Char('0'));
+    return QStringLiteral("%1 h %2 min")
+        .arg(ms / 3'600'000)
+        .arg(ms / 60'000 % 60, 2, 10, QLatin1Char('0'));
 }
 
 QString formatCount(std::int64_t count)
@@ -91,7 +94,8 @@ void RunTableModel::reload()
 void RunTableModel::setRuns(std::vector<RunSummary> runs)
 {
     // Newest first: new runs appear as a block at the top while the older ones keep their order.
-    const auto newCount = static_cast<std::ptrdiff_t>(runs.size()) - static_cast<std::ptrdiff_t>(m_runs.size());
+    const auto newCount =
+        static_cast<std::ptrdiff_t>(runs.size()) - static_cast<std::ptrdiff_t>(m_runs.size());
     const bool isPrepend =
         newCount >= 0 &&
         std::equal(m_runs.begin(), m_runs.end(), runs.begin() + newCount, runs.end(),
@@ -196,7 +200,8 @@ QVariant RunTableModel::displayValue(const RunSummary& run, int column) const
     case Duration:
         return formatDuration(run.durationMs(nowMs()));
     case Created:
-        return QLocale().toString(QDateTime::fromMSecsSinceEpoch(run.createdAtMs), QLocale::ShortFormat);
+        return QDateTime::fromMSecsSinceEpoch(run.createdAtMs)
+            .toString(QStringLiteral("yyyy-MM-dd HH:mm"));
     default:
         return {};
     }

@@ -17,7 +17,19 @@ class RunTableModel : public QAbstractTableModel {
     Q_OBJECT
 
 public:
-    enum Column { Name, Status, Method, Model, Dataset, Params, LastLoss, BestEval, Duration, Created, ColumnCount };
+    enum Column {
+        Name,
+        Status,
+        Method,
+        Model,
+        Dataset,
+        Params,
+        LastLoss,
+        BestEval,
+        Duration,
+        Created,
+        ColumnCount
+    };
     enum Role {
         RunIdRole = Qt::UserRole + 1, ///< qint64
         StatusRole,                   ///< QString, runStatusName()
@@ -37,7 +49,8 @@ public:
     int rowCount(const QModelIndex& parent = {}) const override;
     int columnCount(const QModelIndex& parent = {}) const override;
     QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
-    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation,
+                        int role = Qt::DisplayRole) const override;
 
 Q_SIGNALS:
     void loadFailed(const QString& message);

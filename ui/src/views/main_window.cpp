@@ -79,10 +79,10 @@ MainWindow::MainWindow(Engine& engine, RunStore store, QWidget* parent)
     layout->addWidget(d->navigation);
     layout->addWidget(d->pages, 1);
     setCentralWidget(central);
-    setStyleSheet(QStringLiteral(
-        "QLabel#pageTitle { font-size: 18px; font-weight: 600; padding: 4px 0; }"
-        "QListWidget#navigation { font-size: 14px; }"
-        "QListWidget#navigation::item { padding: 8px 10px; }"));
+    setStyleSheet(
+        QStringLiteral("QLabel#pageTitle { font-size: 18px; font-weight: 600; padding: 4px 0; }"
+                       "QListWidget#navigation { font-size: 14px; }"
+                       "QListWidget#navigation::item { padding: 8px 10px; }"));
 
     // Status bar: the database and device on the left, the running job on the right.
     const std::vector<DeviceInfo> devices = engine.devices();
@@ -90,9 +90,9 @@ MainWindow::MainWindow(Engine& engine, RunStore store, QWidget* parent)
     if (devices.size() > 1) {
         deviceText = tr("%n CUDA device(s)", nullptr, static_cast<int>(devices.size() - 1));
     }
-    statusBar()->showMessage(tr("Store: %1  |  %2  |  LibTorch %3")
-                                 .arg(toQString(engine.databasePath()), deviceText,
-                                      toQString(Engine::torchVersion())));
+    statusBar()->showMessage(
+        tr("Store: %1  |  %2  |  LibTorch %3")
+            .arg(toQString(engine.databasePath()), deviceText, toQString(Engine::torchVersion())));
     d->jobLabel = new QLabel(this);
     d->jobLabel->setObjectName(QStringLiteral("jobLabel"));
     d->progress = new QProgressBar(this);
@@ -107,7 +107,8 @@ MainWindow::MainWindow(Engine& engine, RunStore store, QWidget* parent)
     d->progress->hide();
     d->stopButton->hide();
 
-    connect(d->navigation, &QListWidget::currentRowChanged, d->pages, &QStackedWidget::setCurrentIndex);
+    connect(d->navigation, &QListWidget::currentRowChanged, d->pages,
+            &QStackedWidget::setCurrentIndex);
     connect(d->newRunPage, &NewRunPage::demoRequested, this, &MainWindow::startDemo);
     connect(d->stopButton, &QPushButton::clicked, this, [this] {
         if (const auto job = d->controller->activeJob()) {
@@ -116,9 +117,9 @@ MainWindow::MainWindow(Engine& engine, RunStore store, QWidget* parent)
             d->jobLabel->setText(tr("Stopping..."));
         }
     });
-    connect(d->controller, &EngineController::jobStarted, this, [this](qint64, const QString& name) {
-        d->jobLabel->setText(tr("Running %1").arg(name));
-    });
+    connect(
+        d->controller, &EngineController::jobStarted, this,
+        [this](qint64, const QString& name) { d->jobLabel->setText(tr("Running %1").arg(name)); });
     connect(d->controller, &EngineController::progressChanged, this, [this](const JobProgress& p) {
         d->progress->setRange(0, static_cast<int>(p.totalSteps));
         d->progress->setValue(static_cast<int>(p.step));
@@ -149,7 +150,8 @@ MainWindow::MainWindow(Engine& engine, RunStore store, QWidget* parent)
                 default:
                     d->jobLabel->setText(tr("Job failed"));
                     if (!d->isCloseRequested) {
-                        QMessageBox::warning(this, tr("The job failed"), toQString(result.error.message));
+                        QMessageBox::warning(this, tr("The job failed"),
+                                             toQString(result.error.message));
                     }
                     break;
                 }
@@ -187,6 +189,15 @@ void MainWindow::startDemo(int steps)
     d->stopButton->show();
     d->jobLabel->setText(tr("Queued"));
     d->navigation->setCurrentRow(0);
+}
+
+void MainWindow::showPage(const QString& name)
+{
+    if (name == QStringLiteral("runs")) {
+        d->navigation->setCurrentRow(0);
+    } else if (name == QStringLiteral("new-run")) {
+        d->navigation->setCurrentRow(1);
+    }
 }
 
 void MainWindow::setCloseConfirmation(std::function<bool(QWidget*)> confirm)

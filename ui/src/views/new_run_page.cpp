@@ -33,6 +33,7 @@ NewRunPage::NewRunPage(QWidget* parent) : QWidget(parent)
     m_steps->setObjectName(QStringLiteral("demoSteps"));
     m_steps->setRange(1, 100000);
     m_steps->setValue(200);
+    m_steps->setMinimumWidth(120);
     m_steps->setToolTip(tr("Optimiser steps; each step pauses briefly so that you can watch it."));
 
     m_startDemo = new QPushButton(tr("Start demo job"), demoBox);
@@ -40,6 +41,7 @@ NewRunPage::NewRunPage(QWidget* parent) : QWidget(parent)
     m_startDemo->setDefault(true);
 
     auto* form = new QFormLayout;
+    form->setFieldGrowthPolicy(QFormLayout::FieldsStayAtSizeHint);
     form->addRow(tr("Steps:"), m_steps);
 
     auto* boxLayout = new QVBoxLayout(demoBox);
@@ -53,7 +55,8 @@ NewRunPage::NewRunPage(QWidget* parent) : QWidget(parent)
     layout->addWidget(demoBox);
     layout->addStretch(1);
 
-    connect(m_startDemo, &QPushButton::clicked, this, [this] { Q_EMIT demoRequested(demoSteps()); });
+    connect(m_startDemo, &QPushButton::clicked, this,
+            [this] { Q_EMIT demoRequested(demoSteps()); });
 }
 
 int NewRunPage::demoSteps() const

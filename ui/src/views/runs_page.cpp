@@ -3,14 +3,16 @@
 
 #include "models/run_table_model.h"
 
-#include <QHeaderView>
 #include <QHBoxLayout>
+#include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
 #include <QSortFilterProxyModel>
 #include <QStackedWidget>
 #include <QTableView>
 #include <QVBoxLayout>
+
+#include <utility>
 
 namespace ftw::ui {
 
@@ -25,10 +27,10 @@ RunsPage::RunsPage(RunTableModel& model, QWidget* parent) : QWidget(parent), m_m
     m_filter->setClearButtonEnabled(true);
     m_filter->setMinimumWidth(320);
 
-    auto* header = new QHBoxLayout;
-    header->addWidget(title);
-    header->addStretch(1);
-    header->addWidget(m_filter);
+    auto* titleRow = new QHBoxLayout;
+    titleRow->addWidget(title);
+    titleRow->addStretch(1);
+    titleRow->addWidget(m_filter);
 
     m_proxy = new QSortFilterProxyModel(this);
     m_proxy->setSourceModel(&m_model);
@@ -47,17 +49,21 @@ RunsPage::RunsPage(RunTableModel& model, QWidget* parent) : QWidget(parent), m_m
     m_table->setShowGrid(false);
     m_table->setWordWrap(false);
     m_table->verticalHeader()->hide();
-    m_table->horizontalHeader()->setStretchLastSection(true);
-    m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
-    m_table->setColumnWidth(RunTableModel::Name, 180);
-    m_table->setColumnWidth(RunTableModel::Status, 90);
-    m_table->setColumnWidth(RunTableModel::Method, 80);
-    m_table->setColumnWidth(RunTableModel::Model, 200);
-    m_table->setColumnWidth(RunTableModel::Dataset, 160);
-    m_table->setColumnWidth(RunTableModel::Params, 80);
-    m_table->setColumnWidth(RunTableModel::LastLoss, 70);
-    m_table->setColumnWidth(RunTableModel::BestEval, 80);
-    m_table->setColumnWidth(RunTableModel::Duration, 80);
+    // Fixed widths that fit the values; the model path takes the remaining space.
+    QHeaderView* header = m_table->horizontalHeader();
+    header->setStretchLastSection(false);
+    header->setSectionResizeMode(QHeaderView::Interactive);
+    header->setSectionResizeMode(RunTableModel::Model, QHeaderView::Stretch);
+    header->setMinimumSectionSize(60);
+    const std::pair<int, int> widths[] = {
+        {RunTableModel::Name, 150},    {RunTableModel::Status, 85},   {RunTableModel::Method, 75},
+        {RunTableModel::Dataset, 130}, {RunTableModel::Params, 80},   {RunTableModel::LastLoss, 70},
+        {RunTableModel::BestEval, 75}, {RunTableModel::Duration, 80}, {RunTableModel::Created, 125},
+    };
+    for (const auto& [column, width] : widths) {
+        m_table->setColumnWidth(column, width);
+    }
+    m_table->setHorizontalScrollMode(QAbstractItemView::ScrollPerPixel);
 
     auto* empty = new QLabel(
         tr("<h3>No runs yet</h3><p>Open <b>New run</b> to start one, or run "
@@ -73,10 +79,11 @@ RunsPage::RunsPage(RunTableModel& model, QWidget* parent) : QWidget(parent), m_m
     m_stack->addWidget(empty);
 
     auto* layout = new QVBoxLayout(this);
-    layout->addLayout(header);
+    layout->addLayout(titleRow);
     layout->addWidget(m_stack, 1);
 
-    connect(m_filter, &QLineEdit::textChanged, m_proxy, &QSortFilterProxyModel::setFilterFixedString);
+    connect(m_filter, &QLineEdit::textChanged, m_proxy,
+            &QSortFilterProxyModel::setFilterFixedString);
     connect(&m_model, &QAbstractItemModel::rowsInserted, this, &RunsPage::updateEmptyState);
     connect(&m_model, &QAbstractItemModel::rowsRemoved, this, &RunsPage::updateEmptyState);
     connect(&m_model, &QAbstractItemModel::modelReset, this, &RunsPage::updateEmptyState);

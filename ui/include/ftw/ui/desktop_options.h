@@ -12,6 +12,7 @@ struct DesktopOptions {
     QString screenshotPath; ///< --screenshot FILE: save a picture of the window, then quit
     int screenshotDelayMs = 1500;
     bool shouldRunDemo = false; ///< --demo: start the demonstration job at once
+    QString page;               ///< --page runs|new-run: the page to open on (default: runs)
     QString errorText;          ///< set when the arguments are wrong
     bool isHelpRequested = false;
     QString helpText;

@@ -14,14 +14,17 @@ class QCloseEvent;
 namespace ftw::ui {
 
 /// The workbench's main window: the runs table, the New-run page and the status bar with the
-/// running job's progress. Lives on the GUI thread. `engine` must outlive the window; `store` is the
-/// UI's own read-only connection and is owned by the window.
+/// running job's progress. Lives on the GUI thread. `engine` must outlive the window; `store` is
+/// the UI's own read-only connection and is owned by the window.
 class MainWindow : public QMainWindow {
     Q_OBJECT
 
 public:
     MainWindow(Engine& engine, RunStore store, QWidget* parent = nullptr);
     ~MainWindow() override;
+
+    /// Shows a page by its name: "runs" or "new-run"; other names are ignored.
+    void showPage(const QString& name);
 
     /// Starts the demonstration job (the same as the New-run page's button).
     void startDemo(int steps);

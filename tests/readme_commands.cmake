@@ -1,0 +1,22 @@
+# SPDX-License-Identifier: MIT
+# Checks that .ci/run runs the README's test command exactly as README.md writes it.
+# -DSOURCE_DIR=<repository root>
+file(READ "${SOURCE_DIR}/README.md" readme)
+file(STRINGS "${SOURCE_DIR}/.ci/run" ci_lines)
+set(command "")
+foreach(line IN LISTS ci_lines)
+  if(line MATCHES "^bash installers/")
+    set(command "${line}")
+  endif()
+endforeach()
+if(command STREQUAL "")
+  message(FATAL_ERROR ".ci/run has no 'bash installers/...' command line")
+endif()
+string(FIND "${readme}" "\n${command}\n" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "README.md does not contain the command that .ci/run runs:\n  ${command}")
+endif()
+if(NOT command MATCHES "--preset test")
+  message(FATAL_ERROR ".ci/run does not run the test workflow: ${command}")
+endif()
+message(STATUS "README and .ci/run agree: ${command}")
