@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <ftw/format.h>
 #include <ftw/run_store.h>
 
 #include <nlohmann/json.hpp>
@@ -11,12 +12,8 @@
 
 namespace ftw::cli {
 
-/// "1.2 s", "3 min 04 s", "2 h 05 min".
-[[nodiscard]] std::string formatDuration(std::int64_t ms);
 /// Local time "2026-11-22 14:03".
 [[nodiscard]] std::string formatTimestamp(std::int64_t unixMs);
-/// "1.23M", "456K", "789".
-[[nodiscard]] std::string formatCount(std::optional<std::int64_t> count);
 /// Fixed 4 decimals or "-".
 [[nodiscard]] std::string formatLoss(std::optional<double> value);
 

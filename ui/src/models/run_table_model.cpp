@@ -3,6 +3,8 @@
 
 #include "bridge/qt_convert.h"
 
+#include <ftw/format.h>
+
 #include <QColor>
 #include <QDateTime>
 
@@ -15,38 +17,6 @@ namespace {
 std::int64_t nowMs()
 {
     return QDateTime::currentMSecsSinceEpoch();
-}
-
-QString formatDuration(std::int64_t ms)
-{
-    if (ms <= 0) {
-        return QStringLiteral("-");
-    }
-    if (ms < 60'000) {
-        return QStringLiteral("%1 s").arg(static_cast<double>(ms) / 1000.0, 0, 'f', 1);
-    }
-    if (ms < 3'600'000) {
-        return QStringLiteral("%1 min %2 s")
-            .arg(ms / 60'000)
-            .arg(ms / 1000 % 60, 2, 10, QLatin1Char('0'));
-    }
-    return QStringLiteral("%1 h %2 min")
-        .arg(ms / 3'600'000)
-        .arg(ms / 60'000 % 60, 2, 10, QLatin1Char('0'));
-}
-
-QString formatCount(std::int64_t count)
-{
-    if (count >= 1'000'000'000) {
-        return QStringLiteral("%1B").arg(static_cast<double>(count) / 1e9, 0, 'f', 2);
-    }
-    if (count >= 1'000'000) {
-        return QStringLiteral("%1M").arg(static_cast<double>(count) / 1e6, 0, 'f', 2);
-    }
-    if (count >= 10'000) {
-        return QStringLiteral("%1K").arg(static_cast<double>(count) / 1e3, 0, 'f', 1);
-    }
-    return QString::number(count);
 }
 
 QColor statusColor(RunStatus status)
@@ -192,13 +162,14 @@ QVariant RunTableModel::displayValue(const RunSummary& run, int column) const
     case Dataset:
         return toQString(run.dataset);
     case Params:
-        return run.trainableParams ? formatCount(*run.trainableParams) : QStringLiteral("-");
+        return toQString(formatCount(run.trainableParams));
     case LastLoss:
         return run.lastLoss ? QString::number(*run.lastLoss, 'f', 4) : QStringLiteral("-");
     case BestEval:
         return run.bestEvalLoss ? QString::number(*run.bestEvalLoss, 'f', 4) : QStringLiteral("-");
     case Duration:
-        return formatDuration(run.durationMs(nowMs()));
+        return run.startedAtMs ? toQString(formatDuration(run.durationMs(nowMs())))
+                               : QStringLiteral("-");
     case Created:
         return QDateTime::fromMSecsSinceEpoch(run.createdAtMs)
             .toString(QStringLiteral("yyyy-MM-dd HH:mm"));
