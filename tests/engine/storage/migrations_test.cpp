@@ -143,6 +143,31 @@ TEST_F(MigrationsTest, FailingMigrationRollsBackAndKeepsThePreviousVersion)
     EXPECT_FALSE(hasTable(db, "b")); // created inside the failed transaction, rolled back
 }
 
+// Every released schema has a fixture written by its own `ftw` (tests/data/make_schema_fixture.sh);
+// each must open, migrate to the latest version and keep its runs.
+TEST_F(MigrationsTest, EveryReleasedSchemaFixtureMigratesAndKeepsItsRuns)
+{
+    for (int version = 1; version <= latestSchemaVersion(); ++version) {
+        const std::filesystem::path fixture = std::filesystem::path(FTW_TEST_DATA_DIR) /
+                                              ("schema_v" + std::to_string(version) + ".db");
+        ASSERT_TRUE(std::filesystem::exists(fixture)) << fixture;
+        const std::filesystem::path copy = m_dir / ("v" + std::to_string(version) + ".db");
+        std::filesystem::copy_file(fixture, copy);
+
+        auto store = RunStore::open(copy, StoreMode::ReadWrite);
+        ASSERT_TRUE(store.hasValue()) << fixture << ": " << store.error().message;
+        EXPECT_EQ(Database::open(copy, StoreMode::ReadOnly).userVersion(), latestSchemaVersion());
+        const auto runs = store->listRuns();
+        ASSERT_TRUE(runs.hasValue());
+        ASSERT_EQ(runs->size(), 2U) << fixture;
+        EXPECT_EQ(runs->at(0).name, "fixture-failed");
+        EXPECT_EQ(runs->at(0).status, RunStatus::Failed);
+        EXPECT_EQ(runs->at(1).name, "fixture-ok");
+        EXPECT_EQ(runs->at(1).status, RunStatus::Succeeded);
+        EXPECT_EQ(store->metrics(runs->at(1).id, "train/loss")->size(), 5U);
+    }
+}
+
 TEST_F(MigrationsTest, ReadOnlyOpenOfAMissingFileIsNotFound)
 {
     const auto store = RunStore::open(m_dir / "absent.db", StoreMode::ReadOnly);
