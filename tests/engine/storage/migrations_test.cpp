@@ -148,13 +148,10 @@ TEST_F(MigrationsTest, FailingMigrationRollsBackAndKeepsThePreviousVersion)
 TEST_F(MigrationsTest, EveryReleasedSchemaFixtureMigratesAndKeepsItsRuns)
 {
     for (int version = 1; version <= latestSchemaVersion(); ++version) {
-        // NOTE: GCC 12 at -O3 warns falsely (stringop-overflow)
-        // on `"literal" + std::to_string(n) + "literal"`.
-        const std::string suffix = std::to_string(version) + std::string(".db");
-        const std::filesystem::path fixture =
-            std::filesystem::path(FTW_TEST_DATA_DIR) / std::string("schema_v").append(suffix);
+        const std::filesystem::path fixture = std::filesystem::path(FTW_TEST_DATA_DIR) /
+                                              ("schema_v" + std::to_string(version) + ".db");
         ASSERT_TRUE(std::filesystem::exists(fixture)) << fixture;
-        const std::filesystem::path copy = m_dir.path() / std::string("v").append(suffix);
+        const std::filesystem::path copy = m_dir / ("v" + std::to_string(version) + ".db");
         std::filesystem::copy_file(fixture, copy);
 
         auto store = RunStore::open(copy, StoreMode::ReadWrite);
