@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: MIT
+#include "safetensors.h"
+
+#include <ftw/error.h>
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <system_error>
+
+namespace ftw::model {
+namespace {
+
+constexpr std::size_t kLengthBytes = 8;
+
+[[noreturn]] void malformed(const std::filesystem::path& path, const std::string& what)
+{
+    throw Error(ErrorCode::ModelFormat,
+                "'" + path.string() + "' is not a valid safetensors file: " + what);
+}
+
+std::uint64_t readLittleEndian64(const std::byte* data)
+{
+    std::uint64_t value = 0;
+    for (int i = 7; i >= 0; --i) {
+        value = (value << 8U) | static_cast<std::uint64_t>(data[i]);
+    }
+    return value;
+}
+
+// Multiplies with an overflow check; returns false on overflow.
+bool multiplyChecked(std::uint64_t a, std::uint64_t b, std::uint64_t& out)
+{
+    if (a != 0 && b > std::numeric_limits<std::uint64_t>::max() / a) {
+        return false;
+    }
+    out = a * b;
+    return true;
+}
+
+TensorInfo parseEntry(const std::filesystem::path& path, const std::string& name,
+                      const nlohmann::json& entry)
+{
+    const std::string where = "tensor '" + name + "'";
+    if (!entry.is_object()) {
+        malformed(path, where + ": expected an object with dtype, shape and data_offsets");
+    }
+    TensorInfo info;
+    info.name = name;
+    const auto dtype = entry.find("dtype");
+    if (dtype == entry.end() || !dtype->is_string()) {
+        malformed(path, where + ": missing or non-string \"dtype\"");
+    }
+    info.dtype = parseDType(dtype->get<std::string>());
+    if (info.dtype == DType::Unknown) {
+        malformed(path, where + ": unsupported dtype \"" + dtype->get<std::string>() +
+                            "\" (expected F64, F32, F16, BF16, I64, I32, I16, I8, U8 or BOOL)");
+    }
+    const auto shape = entry.find("shape");
+    if (shape == entry.end() || !shape->is_array()) {
+        malformed(path, where + ": missing or non-array \"shape\"");
+    }
+    for (const nlohmann::json& dim : *shape) {
+        if (!dim.is_number_unsigned() &&
+            !(dim.is_number_integer() && dim.get<std::int64_t>() >= 0)) {
+            malformed(path,
+                      where + ": \"shape\" must hold non-negative integers, got " + shape->dump());
+        }
+        info.shape.push_back(dim.get<std::int64_t>());
+    }
+    const auto offsets = entry.find("data_offsets");
+    if (offsets == entry.end() || !offsets->is_array() || offsets->size() != 2 ||
+        !(*offsets)[0].is_number_unsigned() || !(*offsets)[1].is_number_unsigned()) {
+        malformed(path,
+                  where + ": \"data_offsets\" must be [begin, end] with non-negative integers");
+    }
+    info.begin = (*offsets)[0].get<std::uint64_t>();
+    info.end = (*offsets)[1].get<std::uint64_t>();
+    if (info.end < info.begin) {
+        malformed(path, where + ": data_offsets end " + std::to_string(info.end) +
+                            " is before begin " + std::to_string(info.begin));
+    }
+    std::uint64_t expected = dtypeSize(info.dtype);
+    for (const std::int64_t dim : info.shape) {
+        if (!multiplyChecked(expected, static_cast<std::uint64_t>(dim), expected)) {
+            malformed(path, where + ": shape " + shape->dump() + " is too large");
+        }
+    }
+    if (info.end - info.begin != expected) {
+        malformed(path, where + ": " + std::string(dtypeName(info.dtype)) + " " + shape->dump() +
+                            " needs " + std::to_string(expected) + " bytes but data_offsets give " +
+                            std::to_string(info.end - info.begin));
+    }
+    return info;
+}
+
+} // namespace
+
+std::int64_t TensorInfo::numel() const
+{
+    std::int64_t count = 1;
+    for (const std::int64_t dim : shape) {
+        count *= dim;
+    }
+    return count;
+}
+
+SafetensorsFile::SafetensorsFile(core::MappedFile file, std::uint64_t dataStart,
+                                 std::vector<TensorInfo> tensors,
+                                 std::map<std::string, std::string> metadata)
+    : m_file(std::move(file))
+    , m_dataStart(dataStart)
+    , m_tensors(std::move(tensors))
+    , m_metadata(std::move(metadata))
+{
+    for (std::size_t i = 0; i < m_tensors.size(); ++i) {
+        m_index.emplace(m_tensors[i].name, i);
+    }
+}
+
+SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path)
+{
+    core::MappedFile file(path);
+    const std::span<const std::byte> bytes = file.bytes();
+    if (bytes.size() < kLengthBytes) {
+        malformed(path, "it has " + std::to_string(bytes.size()) +
+                            " bytes, fewer than the 8-byte header length (truncated?)");
+    }
+    const std::uint64_t headerBytes = readLittleEndian64(bytes.data());
+    if (headerBytes > kMaxHeaderBytes) {
+        malformed(path, "the header length " + std::to_string(headerBytes) +
+                            " exceeds the limit of 100000000 bytes");
+    }
+    if (headerBytes > bytes.size() - kLengthBytes) {
+        malformed(path, "the header length " + std::to_string(headerBytes) +
+                            " runs past the end of "
+                            "the file (" +
+                            std::to_string(bytes.size()) + " bytes; truncated?)");
+    }
+    const std::string_view headerText(reinterpret_cast<const char*>(bytes.data() + kLengthBytes),
+                                      headerBytes);
+    if (headerText.empty() || headerText.front() != '{') {
+        malformed(path, "the header does not start with '{'");
+    }
+    const nlohmann::json header = nlohmann::json::parse(headerText, nullptr, false);
+    if (header.is_discarded() || !header.is_object()) {
+        malformed(path, "the header is not a JSON object");
+    }
+
+    std::vector<TensorInfo> tensors;
+    std::map<std::string, std::string> metadata;
+    for (const auto& [key, value] : header.items()) {
+        if (key == "__metadata__") {
+            if (!value.is_object()) {
+                malformed(path, "\"__metadata__\" must be an object of strings");
+            }
+            for (const auto& [metaKey, metaValue] : value.items()) {
+                if (!metaValue.is_string()) {
+                    malformed(path, "metadata \"" + metaKey + "\" must be a string");
+                }
+                metadata.emplace(metaKey, metaValue.get<std::string>());
+            }
+            continue;
+        }
+        tensors.push_back(parseEntry(path, key, value));
+    }
+
+    // The data section must be covered exactly: sorted by offset, each tensor starts where the
+    // previous one ended, and the last ends at the end of the file.
+    std::sort(tensors.begin(), tensors.end(),
+              [](const TensorInfo& a, const TensorInfo& b) { return a.begin < b.begin; });
+    const std::uint64_t dataBytes = bytes.size() - kLengthBytes - headerBytes;
+    std::uint64_t cursor = 0;
+    for (const TensorInfo& t : tensors) {
+        if (t.end > dataBytes) {
+            malformed(path, "tensor '" + t.name + "': data_offsets [" + std::to_string(t.begin) +
+                                ", " + std::to_string(t.end) + "] run past the data section (" +
+                                std::to_string(dataBytes) + " bytes; truncated?)");
+        }
+        if (t.begin < cursor) {
+            malformed(path, "tensor '" + t.name + "' overlaps the tensor before it (offset " +
+                                std::to_string(t.begin) + " < " + std::to_string(cursor) + ")");
+        }
+        if (t.begin > cursor) {
+            malformed(path, "there is a gap of " + std::to_string(t.begin - cursor) +
+                                " unused bytes before tensor '" + t.name + "'");
+        }
+        cursor = t.end;
+    }
+    if (cursor != dataBytes) {
+        malformed(path, "the data section has " + std::to_string(dataBytes) +
+                            " bytes but the tensors cover " + std::to_string(cursor));
+    }
+    return SafetensorsFile(std::move(file), kLengthBytes + headerBytes, std::move(tensors),
+                           std::move(metadata));
+}
+
+const TensorInfo* SafetensorsFile::find(const std::string& name) const
+{
+    const auto it = m_index.find(name);
+    return it == m_index.end() ? nullptr : &m_tensors[it->second];
+}
+
+std::span<const std::byte> SafetensorsFile::bytes(const TensorInfo& info) const
+{
+    return m_file.bytes().subspan(m_dataStart + info.begin, info.end - info.begin);
+}
+
+at::Tensor SafetensorsFile::load(const std::string& name) const
+{
+    const TensorInfo* info = find(name);
+    if (info == nullptr) {
+        throw Error(ErrorCode::ModelFormat,
+                    "'" + path().string() + "' has no tensor '" + name + "'");
+    }
+    at::Tensor tensor =
+        at::empty(info->shape, at::TensorOptions().dtype(toScalarType(info->dtype)));
+    const std::span<const std::byte> data = bytes(*info);
+    if (!data.empty()) {
+        std::memcpy(tensor.data_ptr(), data.data(), data.size()); // unaligned-safe copy
+    }
+    return tensor;
+}
+
+void writeSafetensors(const std::filesystem::path& path,
+                      const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                      const std::map<std::string, std::string>& metadata)
+{
+    nlohmann::json header = nlohmann::json::object();
+    if (!metadata.empty()) {
+        header["__metadata__"] = metadata;
+    }
+    std::vector<at::Tensor> contiguous;
+    contiguous.reserve(tensors.size());
+    std::set<std::string> names;
+    std::uint64_t offset = 0;
+    for (const auto& [name, tensor] : tensors) {
+        if (!names.insert(name).second || name == "__metadata__") {
+            throw Error(ErrorCode::InvalidArgument, "writing '" + path.string() +
+                                                        "': duplicate or reserved tensor name '" +
+                                                        name + "'");
+        }
+        const DType dtype = fromScalarType(tensor.scalar_type());
+        at::Tensor data = tensor.detach().to(at::kCPU).contiguous();
+        const std::uint64_t size = static_cast<std::uint64_t>(data.numel()) * dtypeSize(dtype);
+        header[name] = {{"dtype", dtypeName(dtype)},
+                        {"shape", data.sizes().vec()},
+                        {"data_offsets", {offset, offset + size}}};
+        offset += size;
+        contiguous.push_back(std::move(data));
+    }
+    std::string headerText = header.dump();
+    headerText.append((8 - headerText.size() % 8) % 8, ' '); // data starts 8-byte aligned
+
+    std::filesystem::path partial = path;
+    partial += ".partial";
+    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+    std::array<char, kLengthBytes> length{};
+    const std::uint64_t headerBytes = headerText.size();
+    for (std::size_t i = 0; i < kLengthBytes; ++i) {
+        length[i] = static_cast<char>((headerBytes >> (8U * i)) & 0xFFU);
+    }
+    out.write(length.data(), length.size());
+    out.write(headerText.data(), static_cast<std::streamsize>(headerText.size()));
+    for (const at::Tensor& data : contiguous) {
+        out.write(static_cast<const char*>(data.data_ptr()),
+                  static_cast<std::streamsize>(data.numel() * data.element_size()));
+    }
+    out.flush();
+    const bool isWritten = static_cast<bool>(out);
+    out.close();
+    std::error_code ec;
+    if (isWritten) {
+        std::filesystem::rename(partial, path, ec);
+    }
+    if (!isWritten || ec) {
+        std::filesystem::remove(partial, ec);
+        throw Error(ErrorCode::Io,
+                    "cannot write '" + path.string() + "' (disk full or no access?)");
+    }
+}
+
+} // namespace ftw::model
