@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "checkpoint.h"
+#include "model_config.h"
+
+#include "nn/decoder.h"
+
+#include <filesystem>
+
+namespace ftw::model {
+
+/// Copies every parameter of `decoder` from `checkpoint`, converting F16/BF16 to the parameter's
+/// dtype. Known non-parameters (GPT-2's attention-mask buffers, rotary inv_freq, a tied lm_head)
+/// are skipped, and GPT-2 files without the "transformer." prefix are accepted.
+/// Throws Error{ModelFormat} that lists every missing, unexpected and mis-shaped tensor at once.
+void loadWeights(nn::DecoderImpl& decoder, const Checkpoint& checkpoint);
+
+/// A model folder loaded for use on the CPU in fp32.
+struct LoadedModel {
+    ModelConfig config;
+    nn::Decoder decoder{nullptr};
+};
+
+/// Reads config.json and the safetensors weights of a Hugging Face folder. Throws
+/// Error{ModelFormat} or Error{NotFound} naming the file and what is wrong.
+[[nodiscard]] LoadedModel loadModel(const std::filesystem::path& modelDir);
+
+} // namespace ftw::model

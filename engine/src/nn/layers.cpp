@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+#include "layers.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <limits>
+#include <numbers>
+
+namespace ftw::nn {
+
+ProjectionImpl::ProjectionImpl(std::int64_t in, std::int64_t out, bool hasBias,
+                               WeightLayout weightLayout)
+    : inFeatures(in), outFeatures(out), layout(weightLayout)
+{
+    const auto shape = layout == WeightLayout::InOut ? std::vector<std::int64_t>{in, out}
+                                                     : std::vector<std::int64_t>{out, in};
+    weight = register_parameter("weight", at::empty(shape));
+    if (hasBias) {
+        bias = register_parameter("bias", at::zeros({out}));
+    }
+}
+
+at::Tensor ProjectionImpl::forward(const at::Tensor& input)
+{
+    if (layout == WeightLayout::InOut) {
+        at::Tensor output = at::matmul(input, weight);
+        return bias.defined() ? output + bias : output;
+    }
+    return at::linear(input, weight, bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt);
+}
+
+at::Tensor ProjectionImpl::weightOutIn() const
+{
+    return layout == WeightLayout::InOut ? weight.t() : weight;
+}
+
+RmsNormImpl::RmsNormImpl(std::int64_t dim, double epsilon) : eps(epsilon)
+{
+    weight = register_parameter("weight", at::ones({dim}));
+}
+
+at::Tensor RmsNormImpl::forward(const at::Tensor& input)
+{
+    const at::Tensor x = input.to(at::kFloat);
+    const at::Tensor normed = x * at::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + eps);
+    return weight * normed.to(input.scalar_type());
+}
+
+at::Tensor ropeInverseFrequencies(const RopeOptions& o)
+{
+    at::Tensor inv = 1.0 / at::pow(o.theta, at::arange(0, o.headDim, 2, at::kDouble) /
+                                                static_cast<double>(o.headDim));
+    if (o.scalingFactor > 0.0) {
+        const double lowFreqWavelen = static_cast<double>(o.originalMaxPositions) / o.lowFreqFactor;
+        const double highFreqWavelen =
+            static_cast<double>(o.originalMaxPositions) / o.highFreqFactor;
+        const at::Tensor wavelen = 2.0 * std::numbers::pi / inv;
+        at::Tensor scaled = at::where(wavelen > lowFreqWavelen, inv / o.scalingFactor, inv);
+        const at::Tensor smooth =
+            (static_cast<double>(o.originalMaxPositions) / wavelen - o.lowFreqFactor) /
+            (o.highFreqFactor - o.lowFreqFactor);
+        const at::Tensor smoothed = (1.0 - smooth) * scaled / o.scalingFactor + smooth * scaled;
+        const at::Tensor isMedium = (wavelen >= highFreqWavelen) & (wavelen <= lowFreqWavelen);
+        scaled = at::where(isMedium, smoothed, scaled);
+        inv = scaled;
+    }
+    return inv.to(at::kFloat);
+}
+
+at::Tensor applyRope(const at::Tensor& x, const at::Tensor& inverseFrequencies, std::int64_t start)
+{
+    const std::int64_t seq = x.size(2);
+    const at::Tensor positions =
+        at::arange(start, start + seq, at::TensorOptions().dtype(at::kFloat).device(x.device()));
+    const at::Tensor freqs = at::outer(positions, inverseFrequencies.to(x.device()));
+    const at::Tensor angles = at::cat({freqs, freqs}, -1); // [seq, headDim]
+    const at::Tensor cos = angles.cos().to(x.scalar_type());
+    const at::Tensor sin = angles.sin().to(x.scalar_type());
+    const std::int64_t half = x.size(-1) / 2;
+    const at::Tensor rotated = at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+    return x * cos + rotated * sin;
+}
+
+at::Tensor geluTanh(const at::Tensor& x)
+{
+    const double c = std::sqrt(2.0 / std::numbers::pi);
+    return 0.5 * x * (1.0 + at::tanh(c * (x + 0.044715 * x.pow(3))));
+}
+
+at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v)
+{
+    const std::int64_t groups = q.size(1) / k.size(1);
+    const at::Tensor keys = groups > 1 ? k.repeat_interleave(groups, 1) : k;
+    const at::Tensor values = groups > 1 ? v.repeat_interleave(groups, 1) : v;
+    const std::int64_t queries = q.size(2);
+    const std::int64_t total = keys.size(2);
+    at::Tensor scores =
+        at::matmul(q, keys.transpose(-2, -1)) / std::sqrt(static_cast<double>(q.size(-1)));
+    // Query i sits at absolute position total - queries + i and sees keys 0 .. that position.
+    const at::Tensor allowed =
+        at::ones({queries, total}, at::TensorOptions().dtype(at::kBool).device(q.device()))
+            .tril(total - queries);
+    scores = scores.masked_fill(allowed.logical_not(), -std::numeric_limits<float>::infinity());
+    const at::Tensor weights = at::softmax(scores.to(at::kFloat), -1).to(q.scalar_type());
+    return at::matmul(weights, values);
+}
+
+} // namespace ftw::nn

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+#include <cstdint>
+#include <optional>
+
+namespace ftw::nn {
+
+/// How a projection stores its weight: PyTorch's Linear ([out, in]) or GPT-2's Conv1D ([in, out]).
+enum class WeightLayout { Unknown, OutIn, InOut };
+
+/// A linear projection with the registered names "weight" and "bias" of the checkpoint format, so
+/// that `model.layers.3.self_attn.q_proj` is the module an adapter wraps.
+class ProjectionImpl : public torch::nn::Module {
+public:
+    ProjectionImpl(std::int64_t inFeatures, std::int64_t outFeatures, bool hasBias,
+                   WeightLayout layout);
+
+    at::Tensor forward(const at::Tensor& input);
+    /// The weight as [out, in], whatever the stored layout (a view for InOut).
+    [[nodiscard]] at::Tensor weightOutIn() const;
+
+    std::int64_t inFeatures;
+    std::int64_t outFeatures;
+    WeightLayout layout;
+    at::Tensor weight;
+    at::Tensor bias; ///< undefined when the projection has none
+};
+TORCH_MODULE(Projection);
+
+/// Root-mean-square normalisation over the last dimension, computed in fp32 (registered "weight").
+class RmsNormImpl : public torch::nn::Module {
+public:
+    RmsNormImpl(std::int64_t dim, double eps);
+    at::Tensor forward(const at::Tensor& input);
+
+    double eps;
+    at::Tensor weight;
+};
+TORCH_MODULE(RmsNorm);
+
+/// Rotary position embedding tables (Llama's rotate-half convention).
+struct RopeOptions {
+    std::int64_t headDim = 0;
+    double theta = 10000.0;
+    /// Llama 3 frequency scaling; factor <= 0 means none.
+    double scalingFactor = 0.0;
+    double lowFreqFactor = 1.0;
+    double highFreqFactor = 4.0;
+    std::int64_t originalMaxPositions = 8192;
+};
+
+/// The inverse frequencies [headDim / 2], with Llama 3 scaling applied when set.
+[[nodiscard]] at::Tensor ropeInverseFrequencies(const RopeOptions& options);
+
+/// Rotates `x` [batch, heads, seq, headDim] for positions start .. start + seq - 1.
+[[nodiscard]] at::Tensor applyRope(const at::Tensor& x, const at::Tensor& inverseFrequencies,
+                                   std::int64_t start);
+
+/// GPT-2's "gelu_new": the tanh approximation of GELU.
+[[nodiscard]] at::Tensor geluTanh(const at::Tensor& x);
+
+/// Causal attention of q [B, H, T, D] over k, v [B, Hkv, S, D] where the T queries sit at the last
+/// T of the S positions; KV heads are repeated for grouped-query attention. Softmax in fp32.
+[[nodiscard]] at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k,
+                                         const at::Tensor& v);
+
+} // namespace ftw::nn
