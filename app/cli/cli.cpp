@@ -6,6 +6,7 @@
 
 #include <ftw/engine.h>
 #include <ftw/log.h>
+#include <ftw/models.h>
 #include <ftw/version.h>
 
 #include <CLI/CLI.hpp>
@@ -29,6 +30,9 @@ struct Options {
     bool isJson = false;
     RunId runId = 0;
     DemoJobSpec demo;
+    std::string modelDir;
+    std::string architecture = "llama";
+    std::uint64_t seed = 0;
 };
 
 void addCommonOptions(CLI::App* command, Options& options)
@@ -80,6 +84,28 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     addCommonOptions(runsShow, options);
     runsShow->callback([&] {
         action = [&options](const CliContext& c) { return cli::runsShow(c, options.runId); };
+    });
+
+    CLI::App* makeTiny = app.add_subcommand(
+        "make-tiny-model", "write a small random model of an architecture (for tests and trials)");
+    makeTiny->add_option("OUT_DIR", options.modelDir, "folder to write")->required();
+    makeTiny->add_option("--arch", options.architecture, "llama, mistral, qwen2, qwen3 or gpt2")
+        ->capture_default_str()
+        ->check(CLI::IsMember(supportedArchitectures()));
+    makeTiny->add_option("--seed", options.seed, "random seed")->capture_default_str();
+    makeTiny->add_flag("--json", options.isJson, "print JSON instead of text");
+    makeTiny->callback([&] {
+        action = [&options](const CliContext& c) {
+            return cli::makeTinyModel(c, options.modelDir, options.architecture, options.seed);
+        };
+    });
+
+    CLI::App* inspect = app.add_subcommand(
+        "inspect-model", "show a model folder: architecture, sizes, weights, adapter targets");
+    inspect->add_option("MODEL_DIR", options.modelDir, "Hugging Face model folder")->required();
+    inspect->add_flag("--json", options.isJson, "print JSON instead of text");
+    inspect->callback([&] {
+        action = [&options](const CliContext& c) { return cli::inspectModel(c, options.modelDir); };
     });
 
     CLI::App* demo = app.add_subcommand(

@@ -5,6 +5,8 @@
 
 #include <ftw/job.h>
 
+#include <cstdint>
+#include <filesystem>
 #include <string>
 
 namespace ftw::cli {
@@ -13,6 +15,11 @@ namespace ftw::cli {
 int runsList(const CliContext& ctx);
 /// `ftw runs show RUN_ID`
 int runsShow(const CliContext& ctx, RunId id);
+/// `ftw make-tiny-model OUT_DIR [--arch A] [--seed N]`
+int makeTinyModel(const CliContext& ctx, const std::filesystem::path& outDir,
+                  const std::string& architecture, std::uint64_t seed);
+/// `ftw inspect-model MODEL_DIR`
+int inspectModel(const CliContext& ctx, const std::filesystem::path& modelDir);
 /// `ftw demo`: runs the demonstration job with a progress bar; Ctrl-C cancels it (exit 3).
 int demo(const CliContext& ctx, const DemoJobSpec& spec);
 

@@ -11,6 +11,7 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -158,6 +159,51 @@ TEST_F(CliTest, InterruptStopsTheJobAndExitsWithThree)
         nlohmann::json::parse(ftw({"runs", "list", "--db", db(), "--json"}).out);
     ASSERT_EQ(runs.size(), 1U);
     EXPECT_EQ(runs[0]["status"], "cancelled");
+}
+
+TEST_F(CliTest, MakeTinyModelWritesAFolderThatInspectModelDescribes)
+{
+    const std::string dir = (m_dir / "tiny-qwen2").string();
+    const CliOutcome made = ftw({"make-tiny-model", dir, "--arch", "qwen2", "--seed", "5"});
+    ASSERT_EQ(made.exitCode, kExitOk) << made.err;
+    EXPECT_TRUE(std::filesystem::exists(m_dir / "tiny-qwen2" / "model.safetensors"));
+
+    const CliOutcome inspected = ftw({"inspect-model", dir, "--json"});
+    ASSERT_EQ(inspected.exitCode, kExitOk) << inspected.err;
+    const nlohmann::json s = nlohmann::json::parse(inspected.out);
+    EXPECT_EQ(s["architecture"], "qwen2");
+    EXPECT_EQ(s["num_layers"], 2);
+    EXPECT_EQ(s["num_kv_heads"], 2);
+    EXPECT_EQ(s["tied_embeddings"], true);
+    EXPECT_EQ(s["shards"], 1);
+    EXPECT_EQ(s["adapter_targets"].size(), 7U);
+    // Parameters: embeddings + 2 layers (q/k/v with biases, o, gate/up/down, two norms) + final
+    // norm.
+    const std::int64_t layer =
+        (64 * 64 + 64) + 2 * (64 * 32 + 32) + 64 * 64 + 3 * 64 * 128 + 2 * 64;
+    EXPECT_EQ(s["parameters"], 128 * 64 + 2 * layer + 64);
+
+    const CliOutcome human = ftw({"inspect-model", dir});
+    EXPECT_NE(human.out.find("architecture:    qwen2"), std::string::npos) << human.out;
+}
+
+TEST_F(CliTest, ModelCommandsFailClearlyOnBadInput)
+{
+    const CliOutcome unknownArch =
+        ftw({"make-tiny-model", (m_dir / "x").string(), "--arch", "bert"});
+    EXPECT_EQ(unknownArch.exitCode, kExitFailure);
+    EXPECT_NE(unknownArch.err.find("bert"), std::string::npos) << unknownArch.err;
+
+    const CliOutcome notAModel = ftw({"inspect-model", m_dir.path().string()});
+    EXPECT_EQ(notAModel.exitCode, kExitFailure);
+    EXPECT_NE(notAModel.err.find("has no config.json"), std::string::npos) << notAModel.err;
+
+    ASSERT_EQ(ftw({"make-tiny-model", (m_dir / "p").string(), "--arch", "gpt2"}).exitCode, kExitOk);
+    std::filesystem::remove(m_dir / "p" / "model.safetensors");
+    std::ofstream(m_dir / "p" / "pytorch_model.bin") << "pickle";
+    const CliOutcome pickle = ftw({"inspect-model", (m_dir / "p").string()});
+    EXPECT_EQ(pickle.exitCode, kExitFailure);
+    EXPECT_NE(pickle.err.find("unpickling runs code"), std::string::npos) << pickle.err;
 }
 
 } // namespace
