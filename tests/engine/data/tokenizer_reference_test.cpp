@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+// FTW's tokenizer against reference ids from an independent implementation of tokenizer.json
+// (@huggingface/tokenizers) on real GPT-2 and Llama 3 vocabularies; see tests/data/tokenizers.
+#include "data/tokenizer.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+namespace ftw::data {
+namespace {
+
+const std::filesystem::path kFixtures = std::filesystem::path(FTW_TEST_DATA_DIR) / "tokenizers";
+
+struct Case {
+    std::string tokenizer;
+    std::string text;
+    std::vector<std::int64_t> ids;
+};
+
+std::vector<Case> loadCases()
+{
+    std::ifstream in(kFixtures / "cases.json");
+    const nlohmann::json json = nlohmann::json::parse(in);
+    std::vector<Case> cases;
+    for (const nlohmann::json& c : json) {
+        cases.push_back(Case{c["tokenizer"], c["text"], c["ids"]});
+    }
+    return cases;
+}
+
+const Tokenizer& tokenizerNamed(const std::string& name)
+{
+    static std::map<std::string, Tokenizer> cache;
+    auto it = cache.find(name);
+    if (it == cache.end()) {
+        it = cache.emplace(name, Tokenizer::fromFile(kFixtures / (name + ".tokenizer.json"))).first;
+    }
+    return it->second;
+}
+
+class TokenizerReferenceTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TokenizerReferenceTest, EveryCaseMatchesTheReferenceIdsAndDecodesBack)
+{
+    int checked = 0;
+    for (const Case& c : loadCases()) {
+        if (c.tokenizer != GetParam()) {
+            continue;
+        }
+        const Tokenizer& tokenizer = tokenizerNamed(c.tokenizer);
+        EXPECT_EQ(tokenizer.encode(c.text), c.ids) << "text: " << nlohmann::json(c.text).dump();
+        EXPECT_EQ(tokenizer.decode(c.ids), c.text) << "text: " << nlohmann::json(c.text).dump();
+        ++checked;
+    }
+    EXPECT_GE(checked, 25);
+}
+
+INSTANTIATE_TEST_SUITE_P(RealVocabularies, TokenizerReferenceTest,
+                         ::testing::Values(std::string("gpt2"), std::string("llama3")),
+                         [](const ::testing::TestParamInfo<std::string>& param) {
+                             return param.param;
+                         });
+
+} // namespace
+} // namespace ftw::data
