@@ -33,6 +33,8 @@ struct Options {
     std::string modelDir;
     std::string architecture = "llama";
     std::uint64_t seed = 0;
+    std::string tokenizerFile;
+    std::string text;
 };
 
 void addCommonOptions(CLI::App* command, Options& options)
@@ -106,6 +108,23 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     inspect->add_flag("--json", options.isJson, "print JSON instead of text");
     inspect->callback([&] {
         action = [&options](const CliContext& c) { return cli::inspectModel(c, options.modelDir); };
+    });
+
+    CLI::App* tokenize = app.add_subcommand("tokenize", "show the token ids of a text");
+    auto* modelOption =
+        tokenize->add_option("--model", options.modelDir, "model folder with tokenizer.json");
+    auto* tokenizerOption =
+        tokenize->add_option("--tokenizer", options.tokenizerFile, "a tokenizer.json");
+    modelOption->excludes(tokenizerOption);
+    tokenize->add_option("--text", options.text, "the text to tokenize (UTF-8)")->required();
+    tokenize->add_flag("--json", options.isJson, "print the ids as one JSON array");
+    tokenize->callback([&] {
+        action = [&options](const CliContext& c) {
+            if (options.modelDir.empty() && options.tokenizerFile.empty()) {
+                return fail(c, "tokenize needs --model DIR or --tokenizer FILE");
+            }
+            return cli::tokenize(c, options.modelDir, options.tokenizerFile, options.text);
+        };
     });
 
     CLI::App* demo = app.add_subcommand(

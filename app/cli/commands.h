@@ -20,6 +20,9 @@ int makeTinyModel(const CliContext& ctx, const std::filesystem::path& outDir,
                   const std::string& architecture, std::uint64_t seed);
 /// `ftw inspect-model MODEL_DIR`
 int inspectModel(const CliContext& ctx, const std::filesystem::path& modelDir);
+/// `ftw tokenize (--model DIR | --tokenizer FILE) --text TEXT`
+int tokenize(const CliContext& ctx, const std::filesystem::path& modelDir,
+             const std::filesystem::path& tokenizerFile, const std::string& text);
 /// `ftw demo`: runs the demonstration job with a progress bar; Ctrl-C cancels it (exit 3).
 int demo(const CliContext& ctx, const DemoJobSpec& spec);
 

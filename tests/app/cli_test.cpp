@@ -206,5 +206,38 @@ TEST_F(CliTest, ModelCommandsFailClearlyOnBadInput)
     EXPECT_NE(pickle.err.find("unpickling runs code"), std::string::npos) << pickle.err;
 }
 
+TEST_F(CliTest, TokenizeJsonMatchesTheReferenceIdsOnRealVocabularies)
+{
+    const std::filesystem::path fixtures = std::filesystem::path(FTW_TEST_DATA_DIR) / "tokenizers";
+    std::ifstream in(fixtures / "cases.json");
+    // Every GPT-2 case and every fourth Llama 3 case (each call loads the 6 MB Llama 3 file; the
+    // library test checks all cases).
+    int checked = 0;
+    int llamaIndex = 0;
+    for (const nlohmann::json& c : nlohmann::json::parse(in)) {
+        if (c["tokenizer"] == "llama3" && llamaIndex++ % 4 != 0) {
+            continue;
+        }
+        const std::string file =
+            (fixtures / (c["tokenizer"].get<std::string>() + ".tokenizer.json")).string();
+        const CliOutcome r = ftw({"tokenize", "--tokenizer", file, "--text", c["text"], "--json"});
+        ASSERT_EQ(r.exitCode, kExitOk) << r.err;
+        EXPECT_EQ(nlohmann::json::parse(r.out), c["ids"]) << c["text"].dump();
+        ++checked;
+    }
+    EXPECT_EQ(checked, 29 + 8);
+}
+
+TEST_F(CliTest, TokenizeNeedsATokenizerAndSaysWhichFileIsBad)
+{
+    EXPECT_EQ(ftw({"tokenize", "--text", "hi"}).exitCode, kExitFailure);
+    std::ofstream(m_dir / "broken.json") << "{\"model\": {\"type\": \"WordPiece\"}}";
+    const CliOutcome r =
+        ftw({"tokenize", "--tokenizer", (m_dir / "broken.json").string(), "--text", "hi"});
+    EXPECT_EQ(r.exitCode, kExitFailure);
+    EXPECT_NE(r.err.find("broken.json"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("WordPiece"), std::string::npos) << r.err;
+}
+
 } // namespace
 } // namespace ftw::cli
