@@ -35,6 +35,8 @@ struct Options {
     std::uint64_t seed = 0;
     std::string tokenizerFile;
     std::string text;
+    GenerateRequest generate;
+    std::string adapterDir;
 };
 
 void addCommonOptions(CLI::App* command, Options& options)
@@ -124,6 +126,30 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
                 return fail(c, "tokenize needs --model DIR or --tokenizer FILE");
             }
             return cli::tokenize(c, options.modelDir, options.tokenizerFile, options.text);
+        };
+    });
+
+    CLI::App* generate = app.add_subcommand("generate", "continue a prompt with a model");
+    generate->add_option("--model", options.generate.modelDir, "model folder")->required();
+    generate->add_option("--adapter", options.adapterDir, "adapter folder (not supported yet)");
+    generate->add_option("--prompt", options.generate.prompt, "the prompt (UTF-8)")->required();
+    generate
+        ->add_option("--max-new-tokens", options.generate.maxNewTokens,
+                     "tokens to generate at most")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 100'000));
+    generate->add_option("--temperature", options.generate.temperature, "0 for greedy decoding")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 100.0));
+    generate->add_option("--top-p", options.generate.topP, "nucleus sampling threshold")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1.0));
+    generate->add_option("--seed", options.generate.seed, "random seed for sampling")
+        ->capture_default_str();
+    generate->add_flag("--json", options.isJson, "print JSON with the text and the token ids");
+    generate->callback([&] {
+        action = [&options](const CliContext& c) {
+            return cli::generate(c, options.generate, options.adapterDir);
         };
     });
 

@@ -3,6 +3,7 @@
 
 #include "cli_context.h"
 
+#include <ftw/generation.h>
 #include <ftw/job.h>
 
 #include <cstdint>
@@ -23,6 +24,8 @@ int inspectModel(const CliContext& ctx, const std::filesystem::path& modelDir);
 /// `ftw tokenize (--model DIR | --tokenizer FILE) --text TEXT`
 int tokenize(const CliContext& ctx, const std::filesystem::path& modelDir,
              const std::filesystem::path& tokenizerFile, const std::string& text);
+/// `ftw generate --model DIR [--adapter DIR] --prompt TEXT ...`
+int generate(const CliContext& ctx, const GenerateRequest& request, const std::string& adapterDir);
 /// `ftw demo`: runs the demonstration job with a progress bar; Ctrl-C cancels it (exit 3).
 int demo(const CliContext& ctx, const DemoJobSpec& spec);
 

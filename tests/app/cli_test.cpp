@@ -181,7 +181,7 @@ TEST_F(CliTest, MakeTinyModelWritesAFolderThatInspectModelDescribes)
     // norm.
     const std::int64_t layer =
         (64 * 64 + 64) + 2 * (64 * 32 + 32) + 64 * 64 + 3 * 64 * 128 + 2 * 64;
-    EXPECT_EQ(s["parameters"], 128 * 64 + 2 * layer + 64);
+    EXPECT_EQ(s["parameters"], 259 * 64 + 2 * layer + 64);
 
     const CliOutcome human = ftw({"inspect-model", dir});
     EXPECT_NE(human.out.find("architecture:    qwen2"), std::string::npos) << human.out;
@@ -237,6 +237,39 @@ TEST_F(CliTest, TokenizeNeedsATokenizerAndSaysWhichFileIsBad)
     EXPECT_EQ(r.exitCode, kExitFailure);
     EXPECT_NE(r.err.find("broken.json"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("WordPiece"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, GenerateContinuesAPromptWithATinyModel)
+{
+    const std::string dir = (m_dir / "tiny").string();
+    ASSERT_EQ(ftw({"make-tiny-model", dir, "--arch", "llama", "--seed", "3"}).exitCode, kExitOk);
+    EXPECT_TRUE(std::filesystem::exists(m_dir / "tiny" / "tokenizer.json"));
+
+    const CliOutcome r =
+        ftw({"generate", "--model", dir, "--prompt", "Hello", "--max-new-tokens", "6", "--json"});
+    ASSERT_EQ(r.exitCode, kExitOk) << r.err;
+    const nlohmann::json g = nlohmann::json::parse(r.out);
+    // BOS (256) then one byte token per character of "Hello".
+    EXPECT_EQ(g["prompt_ids"], (std::vector<int>{256, 72, 101, 108, 108, 111}));
+    EXPECT_GE(g["ids"].size(), 1U);
+    EXPECT_LE(g["ids"].size(), 6U);
+    // Greedy decoding is deterministic.
+    const CliOutcome again =
+        ftw({"generate", "--model", dir, "--prompt", "Hello", "--max-new-tokens", "6", "--json"});
+    EXPECT_EQ(nlohmann::json::parse(again.out)["ids"], g["ids"]);
+}
+
+TEST_F(CliTest, GenerateExplainsWhatIsMissing)
+{
+    ASSERT_EQ(ftw({"make-tiny-model", (m_dir / "t").string(), "--arch", "gpt2"}).exitCode, kExitOk);
+    std::filesystem::remove(m_dir / "t" / "tokenizer.json");
+    const CliOutcome r = ftw({"generate", "--model", (m_dir / "t").string(), "--prompt", "hi"});
+    EXPECT_EQ(r.exitCode, kExitFailure);
+    EXPECT_NE(r.err.find("has no tokenizer.json"), std::string::npos) << r.err;
+    EXPECT_EQ(
+        ftw({"generate", "--model", (m_dir / "t").string(), "--prompt", "hi", "--adapter", "x"})
+            .exitCode,
+        kExitFailure);
 }
 
 } // namespace

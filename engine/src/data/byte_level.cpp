@@ -61,6 +61,12 @@ std::size_t decodeUtf8(std::string_view text, std::size_t i, char32_t& codePoint
         }
         codePoint = (codePoint << 6U) | (byte(i + k) & 0x3FU);
     }
+    // Reject overlong forms, UTF-16 surrogates and code points past U+10FFFF.
+    constexpr std::array<char32_t, 5> kSmallest{0, 0, 0x80, 0x800, 0x10000};
+    if (codePoint < kSmallest[length] || (codePoint >= 0xD800 && codePoint <= 0xDFFF) ||
+        codePoint > 0x10FFFF) {
+        return 0;
+    }
     return length;
 }
 

@@ -4,6 +4,7 @@
 #include "safetensors.h"
 
 #include "core/atomic_file.h"
+#include "data/byte_level.h"
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
@@ -15,7 +16,7 @@ ModelConfig tinyConfig(ArchId arch)
 {
     ModelConfig c;
     c.arch = arch;
-    c.vocabSize = 128;
+    c.vocabSize = 259;
     c.hiddenSize = 64;
     c.intermediateSize = 128;
     c.numLayers = 2;
@@ -26,8 +27,8 @@ ModelConfig tinyConfig(ArchId arch)
     c.normEps = 1e-6;
     c.ropeTheta = 10000.0;
     c.hiddenAct = "silu";
-    c.bosTokenId = 1;
-    c.eosTokenIds = {2};
+    c.bosTokenId = 256;
+    c.eosTokenIds = {257};
     switch (arch) {
     case ArchId::Llama:
         c.ropeScaling = RopeScaling{"llama3", 8.0, 1.0, 4.0, 16};
@@ -108,6 +109,41 @@ std::string configJson(const ModelConfig& c)
     return json.dump(2);
 }
 
+std::string tinyTokenizerJson()
+{
+    nlohmann::ordered_json vocab = nlohmann::ordered_json::object();
+    for (int b = 0; b < 256; ++b) {
+        vocab[data::bytesToByteLevel(std::string(1, static_cast<char>(b)))] = b;
+    }
+    const auto special = [](int id, const char* content) {
+        return nlohmann::ordered_json{
+            {"id", id},        {"content", content},  {"single_word", false}, {"lstrip", false},
+            {"rstrip", false}, {"normalized", false}, {"special", true}};
+    };
+    const nlohmann::ordered_json json = {
+        {"version", "1.0"},
+        {"added_tokens",
+         {special(256, "<|begin_of_text|>"), special(257, "<|end_of_text|>"),
+          special(258, "<|pad|>")}},
+        {"normalizer", nullptr},
+        {"pre_tokenizer",
+         {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
+        {"post_processor", nullptr},
+        {"decoder", {{"type", "ByteLevel"}}},
+        {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", nlohmann::ordered_json::array()}}},
+    };
+    return json.dump();
+}
+
+std::string tinyTokenizerConfigJson()
+{
+    return nlohmann::ordered_json{
+        {"bos_token", "<|begin_of_text|>"}, {"eos_token", "<|end_of_text|>"},
+        {"pad_token", "<|pad|>"},           {"add_bos_token", true},
+        {"add_eos_token", false},           {"model_max_length", 64}}
+        .dump(2);
+}
+
 void initializeRandom(nn::DecoderImpl& decoder, std::uint64_t seed)
 {
     torch::manual_seed(seed);
@@ -140,6 +176,8 @@ nn::Decoder writeTinyModel(const std::filesystem::path& dir, ArchId arch, std::u
     }
     writeSafetensors(dir / "model.safetensors", tensors, {{"format", "pt"}});
     core::writeFileAtomically(dir / "config.json", configJson(config) + "\n");
+    core::writeFileAtomically(dir / "tokenizer.json", tinyTokenizerJson());
+    core::writeFileAtomically(dir / "tokenizer_config.json", tinyTokenizerConfigJson() + "\n");
     decoder->eval();
     return decoder;
 }

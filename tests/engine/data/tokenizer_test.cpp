@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include "data/byte_level.h"
 #include "data/regex.h"
 #include "data/tokenizer.h"
 
@@ -125,6 +126,22 @@ TEST(TokenizerTest, MalformedFilesNameTheFileAndField)
     expectModelFormatError(R"({"model": {"type": "BPE", "vocab": {}, "merges": []},
         "pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "Punctuation"}]}})",
                            "pre_tokenizer.pretokenizers[0]: type \"Punctuation\" is not supported");
+}
+
+TEST(TokenizerTest, DecodingInvalidBytesGivesReplacementCharactersNotInvalidUtf8)
+{
+    const Tokenizer t = load(kSentencePiece);
+    // <0xC3> alone is a truncated sequence; decode must still return valid UTF-8.
+    EXPECT_EQ(t.decode({7}), "\xef\xbf\xbd");
+}
+
+TEST(Utf8Test, OverlongSurrogateAndOutOfRangeSequencesAreNotCharacters)
+{
+    // C1 81 is an overlong 'A'; ED A0 80 a surrogate; F4 90 80 80 is past U+10FFFF.
+    EXPECT_EQ(utf8Characters("\xc1\x81").size(), 2U);
+    EXPECT_EQ(utf8Characters("\xed\xa0\x80").size(), 3U);
+    EXPECT_EQ(utf8Characters("\xf4\x90\x80\x80").size(), 4U);
+    EXPECT_EQ(utf8Characters("é😀").size(), 2U);
 }
 
 TEST(TokenizerTest, MissingFileIsNotFound)

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+#include "cli.h"
+#include "commands.h"
+
+#include <nlohmann/json.hpp>
+
+namespace ftw::cli {
+
+int generate(const CliContext& ctx, const GenerateRequest& request, const std::string& adapterDir)
+{
+    if (!adapterDir.empty()) {
+        return fail(ctx,
+                    "--adapter is not supported yet: adapters arrive with the adapter library");
+    }
+    const auto generated = ftw::generateText(request);
+    if (!generated) {
+        return fail(ctx, generated.error().message);
+    }
+    if (ctx.isJson) {
+        ctx.out << nlohmann::json{{"text", generated->text},
+                                  {"ids", generated->ids},
+                                  {"prompt_ids", generated->promptIds},
+                                  {"stopped_by_eos", generated->isStoppedByEos}}
+                       .dump(2)
+                << '\n';
+    } else {
+        ctx.out << generated->text << '\n';
+    }
+    return kExitOk;
+}
+
+} // namespace ftw::cli

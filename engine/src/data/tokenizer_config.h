@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace ftw::data {
+
+/// The parts of tokenizer_config.json that FTW uses.
+struct TokenizerConfig {
+    std::optional<std::string> bosToken;
+    std::optional<std::string> eosToken;
+    std::optional<std::string> padToken;
+    bool shouldAddBos = false; ///< add_bos_token
+    bool shouldAddEos = false; ///< add_eos_token
+};
+
+/// Reads `path`; a missing file gives the defaults. Tokens may be strings or {"content": ...}
+/// objects. Throws Error{ModelFormat} naming the file and field for malformed content.
+[[nodiscard]] TokenizerConfig readTokenizerConfig(const std::filesystem::path& path);
+
+} // namespace ftw::data
