@@ -37,6 +37,7 @@ struct Options {
     std::string text;
     GenerateRequest generate;
     std::string adapterDir;
+    DatasetPreviewRequest preview;
 };
 
 void addCommonOptions(CLI::App* command, Options& options)
@@ -151,6 +152,33 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
         action = [&options](const CliContext& c) {
             return cli::generate(c, options.generate, options.adapterDir);
         };
+    });
+
+    CLI::App* previewData =
+        app.add_subcommand("preview-data", "show how a dataset will be read and trained on");
+    previewData->add_option("--data", options.preview.dataFile, ".jsonl, .json, .csv or .txt")
+        ->required();
+    previewData->add_option("--model", options.preview.modelDir,
+                            "model folder: adds tokens and loss masks");
+    previewData
+        ->add_option("--format", options.preview.format,
+                     "auto, text, alpaca, prompt-completion or chat")
+        ->capture_default_str();
+    previewData
+        ->add_option("--chat-template", options.preview.chatTemplate,
+                     "auto, chatml, llama3, llama2, mistral or plain")
+        ->capture_default_str();
+    previewData->add_option("--limit", options.preview.limit, "examples to show")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 1'000'000));
+    previewData->add_option("--max-length", options.preview.maxLength, "sequence length")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1'000'000));
+    previewData->add_flag("--packing", options.preview.isPacking,
+                          "pack examples into full-length sequences");
+    previewData->add_flag("--json", options.isJson, "print JSON");
+    previewData->callback([&] {
+        action = [&options](const CliContext& c) { return cli::previewData(c, options.preview); };
     });
 
     CLI::App* demo = app.add_subcommand(

@@ -3,6 +3,7 @@
 
 #include "cli_context.h"
 
+#include <ftw/datasets.h>
 #include <ftw/generation.h>
 #include <ftw/job.h>
 
@@ -26,6 +27,8 @@ int tokenize(const CliContext& ctx, const std::filesystem::path& modelDir,
              const std::filesystem::path& tokenizerFile, const std::string& text);
 /// `ftw generate --model DIR [--adapter DIR] --prompt TEXT ...`
 int generate(const CliContext& ctx, const GenerateRequest& request, const std::string& adapterDir);
+/// `ftw preview-data --data FILE [--model DIR] [--format F] [--limit N]`
+int previewData(const CliContext& ctx, const DatasetPreviewRequest& request);
 /// `ftw demo`: runs the demonstration job with a progress bar; Ctrl-C cancels it (exit 3).
 int demo(const CliContext& ctx, const DemoJobSpec& spec);
 

@@ -272,5 +272,44 @@ TEST_F(CliTest, GenerateExplainsWhatIsMissing)
         kExitFailure);
 }
 
+TEST_F(CliTest, PreviewDataShowsFormatSegmentsTokensAndCounts)
+{
+    const std::string model = (m_dir / "tiny").string();
+    ASSERT_EQ(ftw({"make-tiny-model", model, "--arch", "qwen2"}).exitCode, kExitOk);
+    std::ofstream(m_dir / "d.jsonl") << R"({"prompt": "ab", "completion": "cd"})" << '\n'
+                                     << R"({"prompt": "abcdefgh", "completion": "i"})" << '\n';
+    const std::string data = (m_dir / "d.jsonl").string();
+
+    const CliOutcome r = ftw({"preview-data", "--data", data, "--model", model, "--max-length", "6",
+                              "--limit", "1", "--json"});
+    ASSERT_EQ(r.exitCode, kExitOk) << r.err;
+    const nlohmann::json p = nlohmann::json::parse(r.out);
+    EXPECT_EQ(p["format"], "prompt-completion");
+    EXPECT_EQ(p["records"], 2);
+    ASSERT_EQ(p["examples"].size(), 1U);
+    // BOS, a, b | c, d, EOS: bytes are ids, BOS 256 and EOS 257 from the tiny
+    // tokenizer_config.json.
+    EXPECT_EQ(p["examples"][0]["ids"], (std::vector<int>{256, 97, 98, 99, 100, 257}));
+    EXPECT_EQ(p["examples"][0]["trained"], (std::vector<int>{0, 0, 0, 1, 1, 1}));
+    EXPECT_EQ(p["truncated"], 1);    // the second record has 11 tokens
+    EXPECT_EQ(p["fully_masked"], 1); // and its first 6 are all prompt
+    EXPECT_EQ(p["lengths"], (std::vector<int>{6, 11}));
+
+    const CliOutcome human = ftw({"preview-data", "--data", data});
+    EXPECT_EQ(human.exitCode, kExitOk);
+    EXPECT_NE(human.out.find("trained  \"cd\""), std::string::npos) << human.out;
+}
+
+TEST_F(CliTest, PreviewDataNamesTheBadLine)
+{
+    std::ofstream(m_dir / "bad.jsonl") << "{\"text\": \"ok\"}\n{oops}\n";
+    const CliOutcome r = ftw({"preview-data", "--data", (m_dir / "bad.jsonl").string()});
+    EXPECT_EQ(r.exitCode, kExitFailure);
+    EXPECT_NE(r.err.find("bad.jsonl' line 2: not valid JSON"), std::string::npos) << r.err;
+    const CliOutcome format =
+        ftw({"preview-data", "--data", (m_dir / "bad.jsonl").string(), "--format", "xml"});
+    EXPECT_EQ(format.exitCode, kExitFailure);
+}
+
 } // namespace
 } // namespace ftw::cli
