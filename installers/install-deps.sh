@@ -9,8 +9,8 @@ packages=(
   g++ cmake ninja-build pkg-config git
   # engine: LibTorch (CPU) with a fast BLAS, SQLite, JSON
   libtorch-dev libopenblas0-pthread libsqlite3-dev nlohmann-json3-dev
-  # command line parsing, regular expressions for tokenizers
-  libcli11-dev libpcre2-dev
+  # command line parsing; regular expressions and Unicode normalisation for tokenizers
+  libcli11-dev libpcre2-dev libicu-dev
   # desktop workbench: Qt 6 Widgets and Charts, platform plugins, fonts
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev libxkbcommon-dev qt6-qpa-plugins libgl-dev
   fonts-dejavu-core

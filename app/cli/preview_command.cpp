@@ -43,7 +43,8 @@ int previewData(const CliContext& ctx, const DatasetPreviewRequest& request)
         return kExitOk;
     }
     std::ostream& out = ctx.out;
-    out << request.dataFile.string() << ": " << p.records << " records, format " << p.format;
+    out << request.dataFile.string() << ": " << p.records
+        << (p.records == 1 ? " record" : " records") << ", format " << p.format;
     if (p.format == "chat") {
         out << " (template " << p.chatTemplate << ")";
     }

@@ -80,8 +80,8 @@ Expected<DatasetPreview> previewDataset(const DatasetPreviewRequest& request)
         data::EncodeOptions options;
         options.maxLength = request.maxLength;
         options.isPacking = request.isPacking;
-        if (config.shouldAddBos && config.bosToken && format != data::DatasetFormat::Chat) {
-            options.bosId = tokenizer.tokenToId(*config.bosToken);
+        if (format != data::DatasetFormat::Chat) { // chat templates write their own BOS
+            options.bosId = tokenizer.bosIdToAdd(config.shouldAddBos, config.bosToken);
         }
         if (config.eosToken) {
             options.eosId = tokenizer.tokenToId(*config.eosToken);

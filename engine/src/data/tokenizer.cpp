@@ -3,6 +3,7 @@
 
 #include "byte_level.h"
 #include "regex.h"
+#include "unicode_normalize.h"
 
 #include <ftw/error.h>
 
@@ -57,6 +58,7 @@ enum class StepKind {
     Metaspace,
     Prepend,
     Replace,
+    Unicode,
     ByteFallback,
     Fuse,
     Strip
@@ -73,7 +75,8 @@ struct Step {
     std::string pattern; // Replace
     std::string content; // Replace, Prepend, Strip, Metaspace replacement
     std::string prependScheme = "always";
-    bool isSplit = true; // Metaspace
+    bool isSplit = true;                         // Metaspace
+    NormalForm normalForm = NormalForm::Unknown; // Unicode normalizers
     int stripStart = 0;
     int stripStop = 0;
 };
@@ -194,6 +197,12 @@ void readSteps(const Reader& r, const Json& node, const std::string& where,
         }
         step.pattern = pattern["String"].get<std::string>();
         step.content = r.string(node, "content", where);
+    } else if (type == "NFC" || type == "NFD" || type == "NFKC" || type == "NFKD") {
+        step.kind = StepKind::Unicode;
+        step.normalForm = type == "NFC"    ? NormalForm::Nfc
+                          : type == "NFD"  ? NormalForm::Nfd
+                          : type == "NFKC" ? NormalForm::Nfkc
+                                           : NormalForm::Nfkd;
     } else if (type == "ByteFallback") {
         step.kind = StepKind::ByteFallback;
     } else if (type == "Fuse") {
@@ -259,6 +268,34 @@ std::vector<std::string> splitPiece(const Step& step, const std::string& piece)
     return out;
 }
 
+/// The special token that TemplateProcessing puts before a single sequence, searched through a
+/// Sequence of processors.
+std::optional<std::int64_t>
+readTemplateBos(const Json& processor, const std::unordered_map<std::string, std::int64_t>& vocab)
+{
+    if (!processor.is_object()) {
+        return std::nullopt;
+    }
+    if (processor.value("type", "") == "Sequence" && processor.contains("processors")) {
+        for (const Json& inner : processor["processors"]) {
+            if (auto id = readTemplateBos(inner, vocab)) {
+                return id;
+            }
+        }
+        return std::nullopt;
+    }
+    if (processor.value("type", "") != "TemplateProcessing" || !processor.contains("single") ||
+        !processor["single"].is_array() || processor["single"].empty()) {
+        return std::nullopt;
+    }
+    const Json& first = processor["single"][0];
+    if (!first.contains("SpecialToken") || !first["SpecialToken"].contains("id")) {
+        return std::nullopt;
+    }
+    const auto it = vocab.find(first["SpecialToken"]["id"].get<std::string>());
+    return it == vocab.end() ? std::nullopt : std::optional(it->second);
+}
+
 std::string lossyUtf8(const std::string& bytes)
 {
     std::string out;
@@ -284,6 +321,7 @@ struct Tokenizer::Impl {
     bool isByteFallback = false;
     bool isFuseUnk = false;
     std::optional<std::int64_t> unkId;
+    std::optional<std::int64_t> templateBosId;
 
     std::vector<std::string> preTokenize(const std::string& text, bool isFirstSegment) const
     {
@@ -417,6 +455,8 @@ struct Tokenizer::Impl {
                 text = step.content + text;
             } else if (step.kind == StepKind::Replace) {
                 text = replaceAll(std::move(text), step.pattern, step.content);
+            } else if (step.kind == StepKind::Unicode) {
+                text = normalizeUnicode(text, step.normalForm);
             }
         }
         return text;
@@ -517,6 +557,7 @@ Tokenizer Tokenizer::fromJsonText(std::string_view text, const std::string& sour
     for (const auto& [token, id] : impl->vocab) {
         impl->tokens[static_cast<std::size_t>(id)] = token;
     }
+    impl->templateBosId = readTemplateBos(json.value("post_processor", Json()), impl->vocab);
     readSteps(r, json.value("normalizer", Json()), "normalizer", impl->normalizer);
     readSteps(r, json.value("pre_tokenizer", Json()), "pre_tokenizer", impl->preTokenizer);
     readSteps(r, json.value("decoder", Json()), "decoder", impl->decoder);
@@ -679,6 +720,20 @@ std::int64_t Tokenizer::vocabSize() const
 bool Tokenizer::isSpecial(std::int64_t id) const
 {
     return m_impl->specialIds.count(id) == 1;
+}
+
+std::optional<std::int64_t> Tokenizer::templateBosId() const
+{
+    return m_impl->templateBosId;
+}
+
+std::optional<std::int64_t> Tokenizer::bosIdToAdd(std::optional<bool> addBosToken,
+                                                  const std::optional<std::string>& bosToken) const
+{
+    if (addBosToken.has_value()) {
+        return *addBosToken && bosToken ? tokenToId(*bosToken) : std::nullopt;
+    }
+    return m_impl->templateBosId;
 }
 
 } // namespace ftw::data

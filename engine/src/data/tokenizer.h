@@ -38,6 +38,14 @@ public:
     /// One more than the largest id (vocabulary and added tokens).
     [[nodiscard]] std::int64_t vocabSize() const;
     [[nodiscard]] bool isSpecial(std::int64_t id) const;
+    /// The special token a TemplateProcessing post-processor puts first for a single sequence
+    /// (Llama 3's <|begin_of_text|>), if it does.
+    [[nodiscard]] std::optional<std::int64_t> templateBosId() const;
+
+    /// The BOS id to prepend: from tokenizer_config.json's add_bos_token and bos_token when it
+    /// says, else from the post-processor template.
+    [[nodiscard]] std::optional<std::int64_t>
+    bosIdToAdd(std::optional<bool> addBosToken, const std::optional<std::string>& bosToken) const;
 
 private:
     struct Impl;

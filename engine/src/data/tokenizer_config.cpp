@@ -27,11 +27,12 @@ std::optional<std::string> tokenField(const nlohmann::json& json, const char* ke
                                             "\" must be a string or an object with \"content\"");
 }
 
-bool boolField(const nlohmann::json& json, const char* key, const std::string& source)
+std::optional<bool> boolField(const nlohmann::json& json, const char* key,
+                              const std::string& source)
 {
     const auto it = json.find(key);
     if (it == json.end() || it->is_null()) {
-        return false;
+        return std::nullopt;
     }
     if (!it->is_boolean()) {
         throw Error(ErrorCode::ModelFormat,
@@ -57,7 +58,7 @@ TokenizerConfig readTokenizerConfig(const std::filesystem::path& path)
     config.eosToken = tokenField(json, "eos_token", path.string());
     config.padToken = tokenField(json, "pad_token", path.string());
     config.shouldAddBos = boolField(json, "add_bos_token", path.string());
-    config.shouldAddEos = boolField(json, "add_eos_token", path.string());
+    config.shouldAddEos = boolField(json, "add_eos_token", path.string()).value_or(false);
     return config;
 }
 

@@ -12,7 +12,8 @@ struct TokenizerConfig {
     std::optional<std::string> bosToken;
     std::optional<std::string> eosToken;
     std::optional<std::string> padToken;
-    bool shouldAddBos = false; ///< add_bos_token
+    std::optional<bool>
+        shouldAddBos; ///< add_bos_token; absent means "as the tokenizer's post-processor does"
     bool shouldAddEos = false; ///< add_eos_token
 };
 

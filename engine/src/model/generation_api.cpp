@@ -35,10 +35,9 @@ Expected<GeneratedText> generateText(const GenerateRequest& request)
         model::LoadedModel model = model::loadModel(request.modelDir);
 
         GeneratedText result;
-        if (tokenizerConfig.shouldAddBos && tokenizerConfig.bosToken) {
-            if (const auto bos = tokenizer.tokenToId(*tokenizerConfig.bosToken)) {
-                result.promptIds.push_back(*bos);
-            }
+        if (const auto bos =
+                tokenizer.bosIdToAdd(tokenizerConfig.shouldAddBos, tokenizerConfig.bosToken)) {
+            result.promptIds.push_back(*bos);
         }
         const std::vector<std::int64_t> promptIds = tokenizer.encode(request.prompt);
         result.promptIds.insert(result.promptIds.end(), promptIds.begin(), promptIds.end());

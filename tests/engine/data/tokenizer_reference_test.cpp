@@ -59,6 +59,19 @@ TEST_P(TokenizerReferenceTest, EveryCaseMatchesTheReferenceIdsAndDecodesBack)
     EXPECT_GE(checked, 25);
 }
 
+TEST(TokenizerBosTest, Llama3AddsBeginOfTextThroughItsPostProcessor)
+{
+    const Tokenizer& llama3 = tokenizerNamed("llama3");
+    EXPECT_EQ(llama3.templateBosId(), 128000);
+    EXPECT_EQ(llama3.bosIdToAdd(std::nullopt, std::nullopt),
+              128000); // no add_bos_token: the template
+    EXPECT_EQ(llama3.bosIdToAdd(false, "<|begin_of_text|>"),
+              std::nullopt); // tokenizer_config.json says no
+    const Tokenizer& gpt2 = tokenizerNamed("gpt2");
+    EXPECT_EQ(gpt2.templateBosId(), std::nullopt); // a ByteLevel post-processor adds nothing
+    EXPECT_EQ(gpt2.bosIdToAdd(true, "<|endoftext|>"), 50256);
+}
+
 INSTANTIATE_TEST_SUITE_P(RealVocabularies, TokenizerReferenceTest,
                          ::testing::Values(std::string("gpt2"), std::string("llama3")),
                          [](const ::testing::TestParamInfo<std::string>& param) {

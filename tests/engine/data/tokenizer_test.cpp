@@ -2,10 +2,12 @@
 #include "data/byte_level.h"
 #include "data/regex.h"
 #include "data/tokenizer.h"
+#include "model/tiny_model.h"
 
 #include <ftw/error.h>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <string>
 
@@ -142,6 +144,21 @@ TEST(Utf8Test, OverlongSurrogateAndOutOfRangeSequencesAreNotCharacters)
     EXPECT_EQ(utf8Characters("\xed\xa0\x80").size(), 3U);
     EXPECT_EQ(utf8Characters("\xf4\x90\x80\x80").size(), 4U);
     EXPECT_EQ(utf8Characters("é😀").size(), 2U);
+}
+
+TEST(TokenizerTest, NfcNormalizerComposesCharactersBeforeByteLevelBpe)
+{
+    // Qwen2's normalizer. A byte vocabulary makes the ids the UTF-8 bytes after normalisation.
+    nlohmann::json json = nlohmann::json::parse(model::tinyTokenizerJson());
+    const Tokenizer plain = Tokenizer::fromJsonText(json.dump(), "plain");
+    json["normalizer"] = {{"type", "NFC"}};
+    const Tokenizer nfc = Tokenizer::fromJsonText(json.dump(), "nfc");
+    const std::string decomposed = "e\xcc\x81"; // e + COMBINING ACUTE ACCENT
+    EXPECT_EQ(plain.encode(decomposed), (Ids{0x65, 0xCC, 0x81}));
+    EXPECT_EQ(nfc.encode(decomposed), (Ids{0xC3, 0xA9})); // U+00E9
+    json["normalizer"] = {{"type", "NFKC"}};
+    EXPECT_EQ(Tokenizer::fromJsonText(json.dump(), "nfkc").encode("\xef\xac\x81"),
+              (Ids{'f', 'i'})); // U+FB01
 }
 
 TEST(TokenizerTest, MissingFileIsNotFound)
