@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 #include <ftw/error.h>
 
+#include "enum_names.h"
+
 #include <array>
 #include <utility>
 
 namespace ftw {
 namespace {
 
-constexpr std::array<std::pair<ErrorCode, std::string_view>, 10> kErrorCodeNames{{
+constexpr core::NameTable<ErrorCode, 10> kErrorCodeNames{{
     {ErrorCode::None, "none"},
     {ErrorCode::InvalidConfig, "invalid_config"},
     {ErrorCode::InvalidArgument, "invalid_argument"},
@@ -24,22 +26,12 @@ constexpr std::array<std::pair<ErrorCode, std::string_view>, 10> kErrorCodeNames
 
 std::string_view errorCodeName(ErrorCode code)
 {
-    for (const auto& [value, name] : kErrorCodeNames) {
-        if (value == code) {
-            return name;
-        }
-    }
-    return "internal";
+    return core::nameOf(kErrorCodeNames, code, "internal");
 }
 
 ErrorCode parseErrorCode(std::string_view name)
 {
-    for (const auto& [value, text] : kErrorCodeNames) {
-        if (text == name) {
-            return value;
-        }
-    }
-    return ErrorCode::Internal;
+    return core::valueOf(kErrorCodeNames, name).value_or(ErrorCode::Internal);
 }
 
 Error::Error(ErrorCode code, const std::string& message, std::string detail)

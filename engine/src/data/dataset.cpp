@@ -3,6 +3,8 @@
 
 #include <ftw/error.h>
 
+#include "core/enum_names.h"
+
 #include <algorithm>
 #include <array>
 #include <numeric>
@@ -12,7 +14,7 @@
 namespace ftw::data {
 namespace {
 
-constexpr std::array<std::pair<DatasetFormat, std::string_view>, 5> kFormatNames{{
+constexpr core::NameTable<DatasetFormat, 5> kFormatNames{{
     {DatasetFormat::Auto, "auto"},
     {DatasetFormat::Text, "text"},
     {DatasetFormat::Alpaca, "alpaca"},
@@ -20,7 +22,7 @@ constexpr std::array<std::pair<DatasetFormat, std::string_view>, 5> kFormatNames
     {DatasetFormat::Chat, "chat"},
 }};
 
-constexpr std::array<std::pair<ChatTemplate, std::string_view>, 6> kTemplateNames{{
+constexpr core::NameTable<ChatTemplate, 6> kTemplateNames{{
     {ChatTemplate::Auto, "auto"},
     {ChatTemplate::ChatMl, "chatml"},
     {ChatTemplate::Llama3, "llama3"},
@@ -30,25 +32,13 @@ constexpr std::array<std::pair<ChatTemplate, std::string_view>, 6> kTemplateName
 }};
 
 template <typename Enum, std::size_t N>
-std::string_view nameOf(const std::array<std::pair<Enum, std::string_view>, N>& table, Enum value)
+Enum parse(const core::NameTable<Enum, N>& table, std::string_view text, const char* what)
 {
-    for (const auto& [v, name] : table) {
-        if (v == value) {
-            return name;
-        }
+    if (const auto value = core::valueOf(table, text)) {
+        return *value;
     }
-    return "unknown";
-}
-
-template <typename Enum, std::size_t N>
-Enum parse(const std::array<std::pair<Enum, std::string_view>, N>& table, std::string_view text,
-           const char* what)
-{
     std::string choices;
     for (const auto& [v, name] : table) {
-        if (name == text) {
-            return v;
-        }
         choices += (choices.empty() ? "" : ", ") + std::string(name);
     }
     throw Error(ErrorCode::InvalidConfig, std::string("unknown ") + what + " '" +
@@ -177,7 +167,7 @@ std::vector<Segment> renderChat(const std::vector<Message>& messages, ChatTempla
 
 std::string_view datasetFormatName(DatasetFormat format)
 {
-    return nameOf(kFormatNames, format);
+    return core::nameOf(kFormatNames, format, "unknown");
 }
 
 DatasetFormat parseDatasetFormat(std::string_view name)
@@ -187,7 +177,7 @@ DatasetFormat parseDatasetFormat(std::string_view name)
 
 std::string_view chatTemplateName(ChatTemplate chatTemplate)
 {
-    return nameOf(kTemplateNames, chatTemplate);
+    return core::nameOf(kTemplateNames, chatTemplate, "unknown");
 }
 
 ChatTemplate parseChatTemplate(std::string_view name)

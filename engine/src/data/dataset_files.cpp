@@ -28,9 +28,10 @@ std::string readAll(const std::filesystem::path& file)
     return text.str();
 }
 
-std::vector<SourceRecord> readJsonLines(const std::filesystem::path& file, const std::string& text)
+/// Calls `fn(lineNumber, line)` for every line of `text`, without its line ending.
+template <typename Fn>
+void forEachLine(const std::string& text, Fn&& fn)
 {
-    std::vector<SourceRecord> records;
     std::istringstream lines(text);
     std::string line;
     std::size_t number = 0;
@@ -39,8 +40,16 @@ std::vector<SourceRecord> readJsonLines(const std::filesystem::path& file, const
         if (!line.empty() && line.back() == '\r') {
             line.pop_back();
         }
+        fn(number, line);
+    }
+}
+
+std::vector<SourceRecord> readJsonLines(const std::filesystem::path& file, const std::string& text)
+{
+    std::vector<SourceRecord> records;
+    forEachLine(text, [&](std::size_t number, const std::string& line) {
         if (line.find_first_not_of(" \t") == std::string::npos) {
-            continue;
+            return;
         }
         try {
             nlohmann::json value = nlohmann::json::parse(line);
@@ -52,7 +61,7 @@ std::vector<SourceRecord> readJsonLines(const std::filesystem::path& file, const
         } catch (const nlohmann::json::parse_error& e) {
             badRow(file, number, std::string("not valid JSON (") + e.what() + ")");
         }
-    }
+    });
     return records;
 }
 
@@ -158,18 +167,11 @@ std::vector<SourceRecord> readCsv(const std::filesystem::path& file, const std::
 std::vector<SourceRecord> readText(const std::string& text)
 {
     std::vector<SourceRecord> records;
-    std::istringstream lines(text);
-    std::string line;
-    std::size_t number = 0;
-    while (std::getline(lines, line)) {
-        ++number;
-        if (!line.empty() && line.back() == '\r') {
-            line.pop_back();
-        }
+    forEachLine(text, [&](std::size_t number, const std::string& line) {
         if (!line.empty()) {
             records.push_back(SourceRecord{{{"text", line}}, number});
         }
-    }
+    });
     return records;
 }
 

@@ -3,6 +3,8 @@
 
 #include <ftw/error.h>
 
+#include "core/enum_names.h"
+
 #include <nlohmann/json.hpp>
 
 #include <array>
@@ -13,7 +15,7 @@
 namespace ftw::model {
 namespace {
 
-constexpr std::array<std::pair<ArchId, std::string_view>, 5> kArchNames{{
+constexpr core::NameTable<ArchId, 5> kArchNames{{
     {ArchId::Llama, "llama"},
     {ArchId::Mistral, "mistral"},
     {ArchId::Qwen2, "qwen2"},
@@ -183,22 +185,12 @@ void readGpt2(const Fields& f, ModelConfig& c)
 
 std::string_view archName(ArchId arch)
 {
-    for (const auto& [id, name] : kArchNames) {
-        if (id == arch) {
-            return name;
-        }
-    }
-    return "unknown";
+    return core::nameOf(kArchNames, arch, "unknown");
 }
 
 ArchId parseArch(std::string_view modelType)
 {
-    for (const auto& [id, name] : kArchNames) {
-        if (name == modelType) {
-            return id;
-        }
-    }
-    return ArchId::Unknown;
+    return core::valueOf(kArchNames, modelType).value_or(ArchId::Unknown);
 }
 
 std::vector<ArchId> allArchIds()

@@ -5,6 +5,7 @@
 #include "store.h"
 
 #include "core/api_guard.h"
+#include "core/enum_names.h"
 
 #include <array>
 #include <cstdlib>
@@ -13,7 +14,7 @@
 namespace ftw {
 namespace {
 
-constexpr std::array<std::pair<RunStatus, std::string_view>, 7> kRunStatusNames{{
+constexpr core::NameTable<RunStatus, 7> kRunStatusNames{{
     {RunStatus::Unknown, "unknown"},
     {RunStatus::Queued, "queued"},
     {RunStatus::Running, "running"},
@@ -27,22 +28,12 @@ constexpr std::array<std::pair<RunStatus, std::string_view>, 7> kRunStatusNames{
 
 std::string_view runStatusName(RunStatus status)
 {
-    for (const auto& [value, name] : kRunStatusNames) {
-        if (value == status) {
-            return name;
-        }
-    }
-    return "unknown";
+    return core::nameOf(kRunStatusNames, status, "unknown");
 }
 
 RunStatus parseRunStatus(std::string_view name)
 {
-    for (const auto& [value, text] : kRunStatusNames) {
-        if (text == name) {
-            return value;
-        }
-    }
-    return RunStatus::Unknown;
+    return core::valueOf(kRunStatusNames, name).value_or(RunStatus::Unknown);
 }
 
 std::int64_t RunSummary::durationMs(std::int64_t nowMs) const
