@@ -171,9 +171,11 @@ SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path)
     }
 
     // The data section must be covered exactly: sorted by offset, each tensor starts where the
-    // previous one ended, and the last ends at the end of the file.
-    std::sort(tensors.begin(), tensors.end(),
-              [](const TensorInfo& a, const TensorInfo& b) { return a.begin < b.begin; });
+    // previous one ended, and the last ends at the end of the file. Empty tensors (begin == end)
+    // sort before a tensor that starts at the same offset.
+    std::sort(tensors.begin(), tensors.end(), [](const TensorInfo& a, const TensorInfo& b) {
+        return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+    });
     const std::uint64_t dataBytes = bytes.size() - kLengthBytes - headerBytes;
     std::uint64_t cursor = 0;
     for (const TensorInfo& t : tensors) {

@@ -23,6 +23,14 @@ ProjectionImpl::ProjectionImpl(std::int64_t in, std::int64_t out, bool hasBias,
 
 at::Tensor ProjectionImpl::forward(const at::Tensor& input)
 {
+    if (adapter && !merged) {
+        return adapter->forward(*this, input);
+    }
+    return baseForward(input);
+}
+
+at::Tensor ProjectionImpl::baseForward(const at::Tensor& input)
+{
     if (layout == WeightLayout::InOut) {
         at::Tensor output = at::matmul(input, weight);
         return bias.defined() ? output + bias : output;

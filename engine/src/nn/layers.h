@@ -6,12 +6,23 @@
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 
 namespace ftw::nn {
 
 /// How a projection stores its weight: PyTorch's Linear ([out, in]) or GPT-2's Conv1D ([in, out]).
 enum class WeightLayout { Unknown, OutIn, InOut };
+
+class ProjectionImpl;
+
+/// What an adapter installs on a projection: it computes the adapted output from the input and
+/// the frozen base layer. Implemented by the adapter library (engine/src/adapters).
+class ProjectionAdapter {
+public:
+    virtual ~ProjectionAdapter() = default;
+    virtual at::Tensor forward(ProjectionImpl& base, const at::Tensor& input) = 0;
+};
 
 /// A linear projection with the registered names "weight" and "bias" of the checkpoint format, so
 /// that `model.layers.3.self_attn.q_proj` is the module an adapter wraps.
@@ -20,7 +31,10 @@ public:
     ProjectionImpl(std::int64_t inFeatures, std::int64_t outFeatures, bool hasBias,
                    WeightLayout layout);
 
+    /// The adapter's output when one is installed and not merged; the plain layer otherwise.
     at::Tensor forward(const at::Tensor& input);
+    /// x W^T + b with the stored weight, whatever adapter is installed.
+    at::Tensor baseForward(const at::Tensor& input);
     /// The weight as [out, in], whatever the stored layout (a view for InOut).
     [[nodiscard]] at::Tensor weightOutIn() const;
 
@@ -29,6 +43,8 @@ public:
     WeightLayout layout;
     at::Tensor weight;
     at::Tensor bias; ///< undefined when the projection has none
+    std::shared_ptr<ProjectionAdapter> adapter; ///< installed by the adapter library, or null
+    bool merged = false; ///< the adapter's update is in `weight`; forward is the plain layer
 };
 TORCH_MODULE(Projection);
 

@@ -76,6 +76,18 @@ TEST_F(SafetensorsTest, ReadsAHandWrittenFile)
     EXPECT_FLOAT_EQ(b[1].item<float>(), -6.0F);
 }
 
+TEST_F(SafetensorsTest, EmptyTensorsSitBetweenOthersAtTheSameOffset)
+{
+    // An AdaLoRA module pruned to rank 0 saves [0, in] tensors: zero bytes at some offset.
+    const std::string header = R"({"z":{"dtype":"F32","shape":[0,3],"data_offsets":[8,8]},)"
+                               R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                               R"("b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})";
+    writeRaw(m_dir / "empty.safetensors", header, floatBytes({1, 2, 3}));
+    const SafetensorsFile file = SafetensorsFile::open(m_dir / "empty.safetensors");
+    EXPECT_EQ(file.load("z").sizes(), (std::vector<std::int64_t>{0, 3}));
+    EXPECT_FLOAT_EQ(file.load("b")[0].item<float>(), 3.0F);
+}
+
 TEST_F(SafetensorsTest, RoundTripKeepsDtypesShapesValuesAndMetadata)
 {
     at::manual_seed(3);

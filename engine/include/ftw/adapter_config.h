@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ftw {
+
+/// The adapter methods of adapter-methods.md. Names on the command line and in run configs are
+/// those of methodName(): lora, pissa, olora, lora-ga, dora, vera, bone, bat, adalora, full.
+enum class AdapterMethod { Lora, Pissa, Olora, LoraGa, Dora, Vera, Bone, Bat, AdaLora, Full };
+
+[[nodiscard]] std::string_view adapterMethodName(AdapterMethod method);
+[[nodiscard]] std::optional<AdapterMethod> parseAdapterMethod(std::string_view name);
+[[nodiscard]] std::vector<AdapterMethod> allAdapterMethods();
+
+/// Methods of the LoRA family (an A and a B per module; rsLoRA, dropout and LoRA+ apply).
+[[nodiscard]] bool isLoraFamily(AdapterMethod method);
+
+/// Everything that selects and shapes the adapter of a run. Field names follow PEFT's configs.
+struct AdapterConfig {
+    AdapterMethod method = AdapterMethod::Lora;
+
+    // Targets (adapter-methods.md 1.3).
+    /// Module names or suffixes ("q_proj", "self_attn.q_proj", a full dotted name); "all-linear"
+    /// or an empty list means every projection of the blocks (not lm_head).
+    std::vector<std::string> targetModules;
+    /// When set, a regular expression that must match a whole module name (replaces the list).
+    std::string targetRegex;
+    std::vector<std::string> excludeModules; ///< names or suffixes never adapted
+    std::string excludeRegex;                ///< or a regular expression of whole names
+    std::vector<std::int64_t> layersToTransform; ///< empty: every layer
+    std::map<std::string, std::int64_t> rankPattern;
+    std::map<std::string, double> alphaPattern;
+
+    /// Rank (LoRA family, DoRA, VeRA) or block size (Bone, Bat); 0 means the method's default:
+    /// 8 for the LoRA family, 256 for VeRA, 64 for Bone and Bat. AdaLoRA uses initR.
+    std::int64_t r = 0;
+    double alpha = 16.0;
+    double dropout = 0.0;
+    bool useRslora = false;
+    bool gaussianInit = false; ///< LoRA's init_lora_weights="gaussian": A ~ N(0, 1/r)
+    int pissaNiter = 0;        ///< > 0: randomised SVD with this many power iterations
+    double loraPlusRatio = 0.0; ///< LoRA+ learning-rate ratio of B over A; 0 is off
+
+    // LoRA-GA (PEFT's variant).
+    std::string loraGaDirection = "ArB2r"; ///< ArBr, A2rBr, ArB2r, random
+    std::string loraGaScale = "stable";    ///< stable, weight_svd, gd_scale, unit
+    double loraGaGamma = 16.0;
+    int loraGaBatches = 8; ///< batches of the gradient estimate
+
+    // VeRA.
+    std::uint64_t projectionPrngKey = 0;
+    double dInitial = 0.1;
+    bool saveProjection = true;
+
+    // AdaLoRA.
+    std::int64_t initR = 12;
+    std::int64_t targetR = 8;
+    std::int64_t tinit = 0;
+    std::int64_t tfinal = 0;
+    std::int64_t deltaT = 1;
+    double beta1 = 0.85;
+    double beta2 = 0.85;
+    double orthRegWeight = 0.5;
+    std::int64_t totalStep = 0;
+
+    /// Seeds every random init (A of LoRA, VeRA's projections, randomised SVD).
+    std::uint64_t seed = 0;
+};
+
+/// The rank or block size the method uses: `r` when set, otherwise the method's default.
+[[nodiscard]] std::int64_t effectiveRank(const AdapterConfig& config);
+
+/// Throws Error{InvalidArgument} naming the field when a value is out of range (r < 0, dropout
+/// outside [0, 1), an unknown LoRA-GA direction, AdaLoRA without total_step, ...).
+void validateAdapterConfig(const AdapterConfig& config);
+
+} // namespace ftw

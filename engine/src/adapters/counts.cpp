@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+#include "counts.h"
+
+#include "model/projections.h"
+
+#include <algorithm>
+
+namespace ftw::adapters {
+
+std::int64_t trainableCount(Method method, const Target& t)
+{
+    const std::int64_t in = t.spec.in;
+    const std::int64_t out = t.spec.out;
+    switch (method) {
+    case Method::Lora:
+    case Method::Pissa:
+    case Method::Olora:
+    case Method::LoraGa:
+        return t.r * (in + out);
+    case Method::Dora:
+        return t.r * (in + out) + out;
+    case Method::Vera:
+        return out + t.r;
+    case Method::Bone:
+    case Method::Bat:
+        return t.r * out;
+    case Method::AdaLora:
+        return t.r * (in + out + 1);
+    case Method::Full:
+        return in * out + (t.spec.hasBias ? out : 0);
+    }
+    return 0;
+}
+
+std::int64_t sharedFrozenCount(Method method, const std::vector<Target>& targets)
+{
+    if (method != Method::Vera || targets.empty()) {
+        return 0;
+    }
+    std::int64_t maxIn = 0;
+    std::int64_t maxOut = 0;
+    for (const Target& t : targets) {
+        maxIn = std::max(maxIn, t.spec.in);
+        maxOut = std::max(maxOut, t.spec.out);
+    }
+    const std::int64_t r = targets.front().r;
+    return r * maxIn + maxOut * r;
+}
+
+std::int64_t totalTrainableCount(const model::ModelConfig& config, const AdapterConfig& adapter,
+                                 const std::vector<Target>& targets)
+{
+    if (adapter.method == Method::Full) {
+        return model::modelParameterCount(config);
+    }
+    std::int64_t total = 0;
+    for (const Target& t : targets) {
+        total += trainableCount(adapter.method, t);
+    }
+    return total;
+}
+
+} // namespace ftw::adapters

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "targets.h"
+
+#include "model/model_config.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace ftw::adapters {
+
+/// Trainable elements the method creates on one module (adapter-methods.md section 12):
+/// LoRA family r(in+out), DoRA r(in+out)+out, VeRA out+r, Bone r*out, Bat out*r,
+/// AdaLoRA init_r(in+out+1), full in*out (+out with a bias).
+[[nodiscard]] std::int64_t trainableCount(Method method, const Target& target);
+
+/// Frozen elements shared by the whole adapter: VeRA's vera_A [r, max_in] and vera_B [max_out, r];
+/// 0 for the other methods.
+[[nodiscard]] std::int64_t sharedFrozenCount(Method method, const std::vector<Target>& targets);
+
+/// Trainable elements of the whole model: the sum over targets, or every parameter of the model
+/// for full fine-tuning.
+[[nodiscard]] std::int64_t totalTrainableCount(const model::ModelConfig& config,
+                                               const AdapterConfig& adapter,
+                                               const std::vector<Target>& targets);
+
+} // namespace ftw::adapters

@@ -1,0 +1,561 @@
+// SPDX-License-Identifier: MIT
+#include "peft_files.h"
+
+#include "adalora.h"
+#include "lora.h"
+
+#include "core/atomic_file.h"
+#include "model/projections.h"
+#include "model/safetensors.h"
+
+#include <ftw/error.h>
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+#include <torch/autograd.h>
+
+#include <cmath>
+#include <fstream>
+#include <set>
+
+namespace ftw::adapters {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::string kPrefix = "base_model.model.";
+constexpr const char* kConfigFile = "adapter_config.json";
+constexpr const char* kWeightsFile = "adapter_model.safetensors";
+
+bool rewritesBase(Method method)
+{
+    return method == Method::Pissa || method == Method::Olora || method == Method::LoraGa;
+}
+
+std::string lastSegment(const std::string& name)
+{
+    const auto dot = name.rfind('.');
+    return dot == std::string::npos ? name : name.substr(dot + 1);
+}
+
+/// target_modules as PEFT reads it: the regex when one was given, otherwise the shortest suffix
+/// of each chosen kind that chooses no other kind ("q_proj", but "attn.c_proj" when GPT-2's
+/// mlp.c_proj is not chosen).
+json targetModulesJson(const AdapterSet& adapters, const std::vector<model::ProjectionSpec>& all)
+{
+    if (!adapters.config().targetRegex.empty()) {
+        return adapters.config().targetRegex;
+    }
+    std::set<std::string> chosenKinds;
+    for (const auto& m : adapters.modules()) {
+        chosenKinds.insert(m.adapter->target().spec.kind);
+    }
+    std::set<std::string> names;
+    for (const std::string& kind : chosenKinds) {
+        const std::string last = lastSegment(kind);
+        const bool ambiguous = std::any_of(all.begin(), all.end(), [&](const auto& spec) {
+            return lastSegment(spec.kind) == last && chosenKinds.count(spec.kind) == 0;
+        });
+        names.insert(ambiguous ? kind : last);
+    }
+    return json(std::vector<std::string>(names.begin(), names.end()));
+}
+
+json layersJson(const AdapterConfig& c)
+{
+    return c.layersToTransform.empty() ? json(nullptr) : json(c.layersToTransform);
+}
+
+/// The fields every PEFT config shares.
+json commonConfig(const AdapterSet& adapters, const SaveOptions& options, const std::string& type,
+                  const std::vector<model::ProjectionSpec>& all)
+{
+    const AdapterConfig& c = adapters.config();
+    json j;
+    j["peft_type"] = type;
+    j["task_type"] = "CAUSAL_LM";
+    j["base_model_name_or_path"] =
+        options.baseModelName.empty() ? json(nullptr) : json(options.baseModelName);
+    j["inference_mode"] = true;
+    j["bias"] = "none";
+    j["modules_to_save"] = nullptr;
+    j["revision"] = nullptr;
+    j["layers_pattern"] = nullptr;
+    j["layers_to_transform"] = layersJson(c);
+    j["target_modules"] = targetModulesJson(adapters, all);
+    if (!c.excludeRegex.empty()) {
+        j["exclude_modules"] = c.excludeRegex;
+    } else if (!c.excludeModules.empty()) {
+        j["exclude_modules"] = c.excludeModules;
+    }
+    const bool conv1d = !adapters.modules().empty() &&
+                        adapters.modules().front().adapter->target().spec.conv1d;
+    j["fan_in_fan_out"] = conv1d;
+    return j;
+}
+
+std::string loraInitName(const AdapterConfig& c)
+{
+    switch (c.method) {
+    case Method::Pissa:
+        return c.pissaNiter > 0 ? "pissa_niter_" + std::to_string(c.pissaNiter) : "pissa";
+    case Method::Olora:
+        return "olora";
+    case Method::LoraGa:
+        return "lora_ga";
+    default:
+        return c.gaussianInit ? "gaussian" : "";
+    }
+}
+
+json loraConfig(const AdapterSet& adapters, const SaveOptions& options,
+                const std::vector<model::ProjectionSpec>& all, bool converted)
+{
+    const AdapterConfig& c = adapters.config();
+    json j = commonConfig(adapters, options, "LORA", all);
+    const std::int64_t factor = converted ? 2 : 1;
+    const double alphaFactor = !converted ? 1.0 : c.useRslora ? std::sqrt(2.0) : 2.0;
+    j["r"] = effectiveRank(c) * factor;
+    j["lora_alpha"] = c.alpha * alphaFactor;
+    json ranks = json::object();
+    for (const auto& [key, r] : c.rankPattern) {
+        ranks[key] = r * factor;
+    }
+    json alphas = json::object();
+    for (const auto& [key, alpha] : c.alphaPattern) {
+        alphas[key] = alpha * (converted ? 2.0 : 1.0);
+    }
+    j["rank_pattern"] = ranks;
+    j["alpha_pattern"] = alphas;
+    j["lora_dropout"] = c.dropout;
+    j["use_rslora"] = c.useRslora;
+    j["use_dora"] = c.method == Method::Dora;
+    const std::string init = converted ? "" : loraInitName(c);
+    j["init_lora_weights"] = init.empty() ? json(true) : json(init);
+    if (!converted && c.method == Method::LoraGa) {
+        j["lora_ga_config"] = {{"direction", c.loraGaDirection},
+                               {"scale", c.loraGaScale},
+                               {"stable_gamma", c.loraGaGamma}};
+    }
+    return j;
+}
+
+json adaloraPattern(const AdapterSet& adapters)
+{
+    const AdaLoraAllocator* allocator = adapters.allocator();
+    if (allocator == nullptr || allocator->rankPattern().empty()) {
+        return nullptr;
+    }
+    json pattern = json::object();
+    for (const auto& [key, kept] : allocator->rankPattern()) {
+        pattern[key] = kept;
+    }
+    return pattern;
+}
+
+/// The directions of an AdaLoRA module that are saved: those its rank pattern keeps.
+at::Tensor keptDirections(const AdapterSet& adapters, const std::string& module, std::int64_t r)
+{
+    const AdaLoraAllocator* allocator = adapters.allocator();
+    if (allocator != nullptr) {
+        const auto found = allocator->rankPattern().find(module + ".lora_E");
+        if (found != allocator->rankPattern().end()) {
+            std::vector<std::int64_t> kept;
+            for (std::size_t i = 0; i < found->second.size(); ++i) {
+                if (found->second[i]) {
+                    kept.push_back(static_cast<std::int64_t>(i));
+                }
+            }
+            return at::tensor(kept, at::kLong);
+        }
+    }
+    return at::arange(r, at::kLong);
+}
+
+std::vector<std::pair<std::string, at::Tensor>> adapterTensors(const AdapterSet& adapters,
+                                                               bool converted)
+{
+    const torch::NoGradGuard noGrad;
+    std::vector<std::pair<std::string, at::Tensor>> tensors;
+    auto add = [&](const std::string& key, const at::Tensor& t) {
+        tensors.emplace_back(key, t.detach().to(at::kCPU, at::kFloat).contiguous());
+    };
+    for (const auto& m : adapters.modules()) {
+        const std::string prefix = kPrefix + m.name + ".";
+        if (converted) {
+            const auto& lora = dynamic_cast<const LoraAdapter&>(*m.adapter);
+            add(prefix + "lora_A.weight", at::cat({lora.a(), lora.initialA()}, 0));
+            add(prefix + "lora_B.weight", at::cat({lora.b(), -lora.initialB()}, 1));
+            continue;
+        }
+        if (auto* adalora = dynamic_cast<AdaLoraAdapter*>(m.adapter.get())) {
+            const at::Tensor kept = keptDirections(adapters, m.name, adalora->a().size(0));
+            add(prefix + "lora_A", adalora->a().index_select(0, kept));
+            add(prefix + "lora_E", adalora->e().index_select(0, kept));
+            add(prefix + "lora_B", adalora->b().index_select(1, kept));
+            continue;
+        }
+        for (const NamedTensor& t : m.adapter->tensors()) {
+            add(prefix + t.name, t.tensor);
+        }
+    }
+    if (adapters.veraProjections() && adapters.config().saveProjection) {
+        add("base_model.vera_A", adapters.veraProjections()->a);
+        add("base_model.vera_B", adapters.veraProjections()->b);
+    }
+    return tensors;
+}
+
+bool shouldConvert(const AdapterSet& adapters, const SaveOptions& options)
+{
+    const AdapterConfig& c = adapters.config();
+    if (!options.convertToLora || !rewritesBase(c.method)) {
+        return false;
+    }
+    if (c.useRslora && (!c.rankPattern.empty() || !c.alphaPattern.empty())) {
+        throw Error(ErrorCode::InvalidArgument,
+                    "a plain-LoRA export of rsLoRA with rank_pattern/alpha_pattern cannot keep "
+                    "every scaling (PEFT refuses it too); save without conversion");
+    }
+    for (const auto& m : adapters.modules()) {
+        const auto& lora = dynamic_cast<const LoraAdapter&>(*m.adapter);
+        if (!lora.initialA().defined()) {
+            throw Error(ErrorCode::InvalidArgument,
+                        "the initial factors of '" + m.name +
+                            "' are unknown (the adapter was loaded, not initialised here), so it "
+                            "cannot be converted to a plain LoRA");
+        }
+    }
+    return true;
+}
+
+/// Writes the files into a fresh sibling folder and swaps it in.
+void writeFolder(const fs::path& dir, const json& config,
+                 const std::vector<std::pair<std::string, at::Tensor>>& tensors)
+{
+    const fs::path target = dir.has_filename() ? dir : dir.parent_path();
+    const fs::path staging = fs::path(target.string() + ".partial");
+    const fs::path previous = fs::path(target.string() + ".previous");
+    std::error_code ec;
+    fs::remove_all(staging, ec);
+    fs::create_directories(staging, ec);
+    if (ec) {
+        throw Error(ErrorCode::Io, "cannot create '" + staging.string() + "': " + ec.message());
+    }
+    model::writeSafetensors(staging / kWeightsFile, tensors, {{"format", "pt"}});
+    core::writeFileAtomically(staging / kConfigFile, config.dump(2) + "\n");
+    fs::remove_all(previous, ec);
+    if (fs::exists(target)) {
+        fs::rename(target, previous, ec);
+        if (ec) {
+            throw Error(ErrorCode::Io, "cannot replace '" + target.string() + "': " + ec.message());
+        }
+    }
+    fs::rename(staging, target, ec);
+    if (ec) {
+        throw Error(ErrorCode::Io, "cannot write '" + target.string() + "': " + ec.message());
+    }
+    fs::remove_all(previous, ec);
+}
+
+// ---- reading -------------------------------------------------------------------------------
+
+[[noreturn]] void badField(const std::string& source, const std::string& field,
+                           const std::string& expected)
+{
+    throw Error(ErrorCode::ModelFormat, source + ": field '" + field + "': expected " + expected);
+}
+
+template <typename T>
+T field(const json& j, const std::string& source, const std::string& name, T fallback)
+{
+    const auto it = j.find(name);
+    if (it == j.end() || it->is_null()) {
+        return fallback;
+    }
+    try {
+        return it->get<T>();
+    } catch (const json::exception&) {
+        badField(source, name, std::string("a value of type ") + typeid(T).name());
+    }
+}
+
+void readTargets(const json& j, const std::string& source, AdapterConfig& c)
+{
+    const auto targets = j.find("target_modules");
+    if (targets == j.end() || targets->is_null()) {
+        c.targetModules.clear(); // FTW's default: every block projection
+    } else if (targets->is_string()) {
+        const std::string value = *targets;
+        if (value == "all-linear") {
+            c.targetModules = {value};
+        } else {
+            c.targetRegex = value;
+        }
+    } else if (targets->is_array()) {
+        c.targetModules = targets->get<std::vector<std::string>>();
+    } else {
+        badField(source, "target_modules", "a list of module names or a regular expression");
+    }
+    const auto exclude = j.find("exclude_modules");
+    if (exclude != j.end() && exclude->is_string()) {
+        c.excludeRegex = *exclude;
+    } else if (exclude != j.end() && exclude->is_array()) {
+        c.excludeModules = exclude->get<std::vector<std::string>>();
+    }
+    const auto layers = j.find("layers_to_transform");
+    if (layers != j.end() && layers->is_number_integer()) {
+        c.layersToTransform = {layers->get<std::int64_t>()};
+    } else if (layers != j.end() && layers->is_array()) {
+        c.layersToTransform = layers->get<std::vector<std::int64_t>>();
+    }
+}
+
+void readLora(const json& j, const std::string& source, AdapterConfig& c)
+{
+    c.r = field<std::int64_t>(j, source, "r", 8);
+    c.alpha = field<double>(j, source, "lora_alpha", 8.0);
+    c.dropout = field<double>(j, source, "lora_dropout", 0.0);
+    c.useRslora = field<bool>(j, source, "use_rslora", false);
+    c.rankPattern = field<std::map<std::string, std::int64_t>>(j, source, "rank_pattern", {});
+    c.alphaPattern = field<std::map<std::string, double>>(j, source, "alpha_pattern", {});
+    const bool dora = field<bool>(j, source, "use_dora", false);
+    const auto init = j.find("init_lora_weights");
+    std::string initName;
+    if (init != j.end() && init->is_string()) {
+        initName = *init;
+    }
+    if (initName == "gaussian") {
+        c.gaussianInit = true;
+    } else if (initName == "pissa" || initName.rfind("pissa_niter_", 0) == 0) {
+        c.method = Method::Pissa;
+        c.pissaNiter = initName == "pissa" ? 0 : std::stoi(initName.substr(12));
+    } else if (initName == "olora") {
+        c.method = Method::Olora;
+    } else if (initName == "lora_ga") {
+        c.method = Method::LoraGa;
+    } else if (!initName.empty()) {
+        badField(source, "init_lora_weights",
+                 "true, false, \"gaussian\", \"pissa\", \"pissa_niter_N\", \"olora\" or "
+                 "\"lora_ga\" (FTW does not build '" + initName + "')");
+    }
+    if (dora) {
+        if (c.method != Method::Lora) {
+            badField(source, "use_dora", "false with init_lora_weights '" + initName + "'");
+        }
+        c.method = Method::Dora;
+    }
+}
+
+/// Copies the file's tensors into the adapters; collects every problem before throwing.
+void loadTensors(AdapterSet& set, const model::SafetensorsFile& file, bool bone)
+{
+    const torch::NoGradGuard noGrad;
+    std::vector<std::string> problems;
+    std::set<std::string> used;
+    auto copyInto = [&](const std::string& key, at::Tensor& destination) {
+        const model::TensorInfo* info = file.find(key);
+        if (info == nullptr) {
+            problems.push_back("missing '" + key + "'");
+            return;
+        }
+        used.insert(key);
+        if (info->shape != destination.sizes().vec()) {
+            problems.push_back("'" + key + "' has shape " + json(info->shape).dump() +
+                               ", expected " + json(destination.sizes().vec()).dump());
+            return;
+        }
+        destination.copy_(file.load(key));
+    };
+    for (const auto& m : set.modules()) {
+        for (NamedTensor& t : m.adapter->tensors()) {
+            std::string name = t.name;
+            if (bone && name == "miss_block") {
+                name = "bone_block";
+            }
+            copyInto(kPrefix + m.name + "." + name, t.tensor);
+        }
+    }
+    if (set.veraProjections()) {
+        copyInto("base_model.vera_A", set.veraProjections()->a);
+        copyInto("base_model.vera_B", set.veraProjections()->b);
+    }
+    for (const model::TensorInfo& info : file.tensors()) {
+        if (used.count(info.name) == 0) {
+            problems.push_back("unexpected '" + info.name + "'");
+        }
+    }
+    if (!problems.empty()) {
+        std::string message = file.path().string() + " does not fit the model and its " +
+                              "adapter_config.json:";
+        for (const std::string& p : problems) {
+            message += "\n  " + p;
+        }
+        throw Error(ErrorCode::ModelFormat, message);
+    }
+}
+
+} // namespace
+
+json adapterConfigJson(const AdapterSet& adapters, const SaveOptions& options)
+{
+    const AdapterConfig& c = adapters.config();
+    const std::vector<model::ProjectionSpec>& all = adapters.allProjections();
+    switch (c.method) {
+    case Method::Lora:
+    case Method::Dora:
+    case Method::Pissa:
+    case Method::Olora:
+    case Method::LoraGa:
+        return loraConfig(adapters, options, all, shouldConvert(adapters, options));
+    case Method::Vera: {
+        json j = commonConfig(adapters, options, "VERA", all);
+        j["r"] = effectiveRank(c);
+        j["projection_prng_key"] = c.projectionPrngKey;
+        j["save_projection"] = c.saveProjection;
+        j["vera_dropout"] = c.dropout;
+        j["d_initial"] = c.dInitial;
+        j["init_weights"] = true;
+        return j;
+    }
+    case Method::Bone:
+    case Method::Bat: {
+        json j = commonConfig(adapters, options, "MISS", all);
+        j.erase("fan_in_fan_out");
+        j["r"] = effectiveRank(c);
+        j["miss_dropout"] = c.method == Method::Bone ? c.dropout : 0.0;
+        j["mini_r"] = 1;
+        j["init_weights"] = c.method == Method::Bat ? json("bat") : json(true);
+        return j;
+    }
+    case Method::AdaLora: {
+        json j = commonConfig(adapters, options, "ADALORA", all);
+        j["r"] = 8; // LoRA's r; AdaLoRA ignores it (and warns when it is not 8)
+        j["lora_alpha"] = c.alpha;
+        j["lora_dropout"] = c.dropout;
+        j["init_lora_weights"] = true;
+        j["use_rslora"] = false;
+        j["use_dora"] = false;
+        j["init_r"] = c.initR;
+        j["target_r"] = c.targetR;
+        j["tinit"] = c.tinit;
+        j["tfinal"] = c.tfinal;
+        j["deltaT"] = c.deltaT;
+        j["beta1"] = c.beta1;
+        j["beta2"] = c.beta2;
+        j["orth_reg_weight"] = c.orthRegWeight;
+        j["total_step"] = c.totalStep;
+        j["rank_pattern"] = adaloraPattern(adapters);
+        j["alpha_pattern"] = json::object();
+        return j;
+    }
+    case Method::Full:
+        break;
+    }
+    throw Error(ErrorCode::InvalidArgument,
+                "full fine-tuning has no adapter to save; export the merged model instead");
+}
+
+void saveAdapter(const AdapterSet& adapters, const fs::path& dir, const SaveOptions& options)
+{
+    const json config = adapterConfigJson(adapters, options);
+    const bool converted = shouldConvert(adapters, options);
+    writeFolder(dir, config, adapterTensors(adapters, converted));
+}
+
+AdapterConfig parseAdapterConfig(const json& j, const std::string& source)
+{
+    if (!j.is_object()) {
+        throw Error(ErrorCode::ModelFormat, source + ": expected a JSON object");
+    }
+    const std::string type = field<std::string>(j, source, "peft_type", "");
+    AdapterConfig c;
+    c.method = Method::Lora;
+    readTargets(j, source, c);
+    if (type == "LORA") {
+        readLora(j, source, c);
+    } else if (type == "VERA") {
+        c.method = Method::Vera;
+        c.r = field<std::int64_t>(j, source, "r", 256);
+        c.projectionPrngKey = field<std::uint64_t>(j, source, "projection_prng_key", 0);
+        c.saveProjection = field<bool>(j, source, "save_projection", true);
+        c.dropout = field<double>(j, source, "vera_dropout", 0.0);
+        c.dInitial = field<double>(j, source, "d_initial", 0.1);
+        if (!c.saveProjection) {
+            badField(source, "save_projection",
+                     "true: FTW reads VeRA's projections from the file, it does not regenerate "
+                     "them from the seed");
+        }
+    } else if (type == "MISS" || type == "BONE") {
+        c.r = field<std::int64_t>(j, source, "r", 64);
+        c.dropout = field<double>(j, source, "miss_dropout", 0.0);
+        const auto init = j.find("init_weights");
+        const bool bat = init != j.end() && init->is_string() && *init == "bat";
+        if (init != j.end() && init->is_string() && !bat) {
+            badField(source, "init_weights", "true or \"bat\" (FTW does not build MiSS 'mini')");
+        }
+        c.method = bat ? Method::Bat : Method::Bone;
+    } else if (type == "ADALORA") {
+        c.method = Method::AdaLora;
+        c.alpha = field<double>(j, source, "lora_alpha", 8.0);
+        c.dropout = field<double>(j, source, "lora_dropout", 0.0);
+        c.initR = field<std::int64_t>(j, source, "init_r", 12);
+        c.targetR = field<std::int64_t>(j, source, "target_r", 8);
+        c.tinit = field<std::int64_t>(j, source, "tinit", 0);
+        c.tfinal = field<std::int64_t>(j, source, "tfinal", 0);
+        c.deltaT = field<std::int64_t>(j, source, "deltaT", 1);
+        c.beta1 = field<double>(j, source, "beta1", 0.85);
+        c.beta2 = field<double>(j, source, "beta2", 0.85);
+        c.orthRegWeight = field<double>(j, source, "orth_reg_weight", 0.5);
+        c.totalStep = field<std::int64_t>(j, source, "total_step", 0);
+        // The kept directions set each module's saved rank.
+        for (const auto& [key, kept] :
+             field<std::map<std::string, std::vector<bool>>>(j, source, "rank_pattern", {})) {
+            std::string module = key.substr(0, key.rfind(".lora_E"));
+            std::string escaped;
+            for (const char ch : module) {
+                escaped += ch == '.' ? std::string("\\.") : std::string(1, ch);
+            }
+            c.rankPattern[escaped] = std::count(kept.begin(), kept.end(), true);
+        }
+    } else {
+        badField(source, "peft_type", "LORA, VERA, MISS, BONE or ADALORA (got '" + type + "')");
+    }
+    return c;
+}
+
+AdapterSet loadAdapter(nn::DecoderImpl& decoder, const fs::path& dir)
+{
+    const fs::path configPath = dir / kConfigFile;
+    const fs::path weightsPath = dir / kWeightsFile;
+    if (!fs::exists(configPath)) {
+        throw Error(ErrorCode::NotFound,
+                    "'" + dir.string() + "' is not an adapter folder: it has no " + kConfigFile);
+    }
+    if (!fs::exists(weightsPath)) {
+        const bool pickle = fs::exists(dir / "adapter_model.bin");
+        throw Error(ErrorCode::NotFound,
+                    "'" + dir.string() + "' has no " + kWeightsFile +
+                        (pickle ? " (only a pickle adapter_model.bin, which FTW does not execute; "
+                                  "convert it with PEFT: load it and save_pretrained it with "
+                                  "safe_serialization=True)"
+                                : ""));
+    }
+    json j;
+    try {
+        std::ifstream in(configPath);
+        j = json::parse(in);
+    } catch (const json::exception& e) {
+        throw Error(ErrorCode::ModelFormat, configPath.string() + ": not valid JSON: " + e.what());
+    }
+    const AdapterConfig config = parseAdapterConfig(j, configPath.string());
+    AttachOptions options;
+    options.initialise = false;
+    AdapterSet set = AdapterSet::attach(decoder, config, options);
+    const model::SafetensorsFile file = model::SafetensorsFile::open(weightsPath);
+    loadTensors(set, file, j.value("peft_type", "") == "BONE");
+    return set;
+}
+
+} // namespace ftw::adapters
