@@ -38,6 +38,7 @@ struct Options {
     GenerateRequest generate;
     std::string adapterDir;
     DatasetPreviewRequest preview;
+    BudgetRequest budget;
 };
 
 void addCommonOptions(CLI::App* command, Options& options)
@@ -132,7 +133,8 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
 
     CLI::App* generate = app.add_subcommand("generate", "continue a prompt with a model");
     generate->add_option("--model", options.generate.modelDir, "model folder")->required();
-    generate->add_option("--adapter", options.adapterDir, "adapter folder (not supported yet)");
+    generate->add_option("--adapter", options.adapterDir,
+                         "an adapter folder in PEFT's layout (adapter_config.json + safetensors)");
     generate->add_option("--prompt", options.generate.prompt, "the prompt (UTF-8)")->required();
     generate
         ->add_option("--max-new-tokens", options.generate.maxNewTokens,
@@ -180,6 +182,8 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     previewData->callback([&] {
         action = [&options](const CliContext& c) { return cli::previewData(c, options.preview); };
     });
+
+    addBudgetCommand(app, options.budget, options.isJson, action);
 
     CLI::App* demo = app.add_subcommand(
         "demo", "run a small demonstration job (fits a linear model) and record it as a run");

@@ -3,13 +3,19 @@
 
 #include "cli_context.h"
 
+#include <ftw/budget.h>
 #include <ftw/datasets.h>
 #include <ftw/generation.h>
 #include <ftw/job.h>
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
+
+namespace CLI {
+class App;
+} // namespace CLI
 
 namespace ftw::cli {
 
@@ -26,9 +32,26 @@ int inspectModel(const CliContext& ctx, const std::filesystem::path& modelDir);
 int tokenize(const CliContext& ctx, const std::filesystem::path& modelDir,
              const std::filesystem::path& tokenizerFile, const std::string& text);
 /// `ftw generate --model DIR [--adapter DIR] --prompt TEXT ...`
-int generate(const CliContext& ctx, const GenerateRequest& request, const std::string& adapterDir);
+int generate(const CliContext& ctx, GenerateRequest request, const std::string& adapterDir);
 /// `ftw preview-data --data FILE [--model DIR] [--format F] [--limit N]`
 int previewData(const CliContext& ctx, const DatasetPreviewRequest& request);
+/// What `ftw budget` was asked for, as parsed from its options.
+struct BudgetRequest {
+    std::filesystem::path modelDir;
+    std::string method;            ///< checked by budget(), so that the message lists the methods
+    AdapterConfig adapter;         ///< method-specific settings, targets, exclusions and layers
+    MemoryOptions memory;          ///< weightDtype as typed ("bf16"); budget() upper-cases it
+    std::int64_t targetParams = 0; ///< > 0: run the solver for this many parameters
+    double targetPercent = 0.0;    ///< > 0: or for this percentage of the base
+    BudgetTarget target;           ///< set by budget() from the two above
+};
+
+/// Registers `ftw budget` on `app`: its options fill `request` and `isJson`, and parsing it sets
+/// `action`. All three must outlive the parse and the action.
+void addBudgetCommand(CLI::App& app, BudgetRequest& request, bool& isJson,
+                      std::function<int(const CliContext&)>& action);
+/// `ftw budget --model DIR --method M [method options] [--targets a,b] [--target-params N] ...`
+int budget(const CliContext& ctx, BudgetRequest request);
 /// `ftw demo`: runs the demonstration job with a progress bar; Ctrl-C cancels it (exit 3).
 int demo(const CliContext& ctx, const DemoJobSpec& spec);
 

@@ -6,12 +6,9 @@
 
 namespace ftw::cli {
 
-int generate(const CliContext& ctx, const GenerateRequest& request, const std::string& adapterDir)
+int generate(const CliContext& ctx, GenerateRequest request, const std::string& adapterDir)
 {
-    if (!adapterDir.empty()) {
-        return fail(ctx,
-                    "--adapter is not supported yet: adapters arrive with the adapter library");
-    }
+    request.adapterDir = adapterDir;
     const auto generated = ftw::generateText(request);
     if (!generated) {
         return fail(ctx, generated.error().message);

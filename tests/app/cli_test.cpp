@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "cli/cli.h"
-
-#include "support/temp_dir.h"
+#include "cli_fixture.h"
 
 #include <ftw/run_store.h>
 #include <ftw/version.h>
@@ -10,9 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <csignal>
-#include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,35 +17,6 @@ namespace ftw::cli {
 namespace {
 
 using namespace std::chrono_literals;
-
-struct CliOutcome {
-    int exitCode = -1;
-    std::string out;
-    std::string err;
-};
-
-class CliTest : public ::testing::Test {
-protected:
-    void SetUp() override { ::unsetenv("FTW_DB"); }
-    void TearDown() override { ::unsetenv("FTW_DB"); }
-
-    CliOutcome ftw(std::vector<std::string> args)
-    {
-        args.insert(args.begin(), "ftw");
-        std::vector<const char*> argv;
-        for (const std::string& arg : args) {
-            argv.push_back(arg.c_str());
-        }
-        std::ostringstream out;
-        std::ostringstream err;
-        const int code = run(static_cast<int>(argv.size()), argv.data(), out, err);
-        return {code, out.str(), err.str()};
-    }
-
-    std::string db() const { return (m_dir / "ftw.db").string(); }
-
-    test::TempDir m_dir;
-};
 
 TEST_F(CliTest, VersionPrintsTheVersionAndExitsZero)
 {

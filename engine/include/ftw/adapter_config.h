@@ -31,8 +31,8 @@ struct AdapterConfig {
     std::vector<std::string> targetModules;
     /// When set, a regular expression that must match a whole module name (replaces the list).
     std::string targetRegex;
-    std::vector<std::string> excludeModules; ///< names or suffixes never adapted
-    std::string excludeRegex;                ///< or a regular expression of whole names
+    std::vector<std::string> excludeModules;     ///< names or suffixes never adapted
+    std::string excludeRegex;                    ///< or a regular expression of whole names
     std::vector<std::int64_t> layersToTransform; ///< empty: every layer
     std::map<std::string, std::int64_t> rankPattern;
     std::map<std::string, double> alphaPattern;
@@ -43,8 +43,8 @@ struct AdapterConfig {
     double alpha = 16.0;
     double dropout = 0.0;
     bool useRslora = false;
-    bool gaussianInit = false; ///< LoRA's init_lora_weights="gaussian": A ~ N(0, 1/r)
-    int pissaNiter = 0;        ///< > 0: randomised SVD with this many power iterations
+    bool gaussianInit = false;  ///< LoRA's init_lora_weights="gaussian": A ~ N(0, 1/r)
+    int pissaNiter = 0;         ///< > 0: randomised SVD with this many power iterations
     double loraPlusRatio = 0.0; ///< LoRA+ learning-rate ratio of B over A; 0 is off
 
     // LoRA-GA (PEFT's variant).

@@ -15,4 +15,10 @@ namespace ftw {
 /// "789", "45.6K", "1.23M", "7.50B"; "-" when there is no count.
 [[nodiscard]] std::string formatCount(std::optional<std::int64_t> count);
 
+/// Every digit, in groups of three: "41,943,040", "-1,024".
+[[nodiscard]] std::string formatGrouped(std::int64_t value);
+
+/// Binary units with three significant digits: "512 B", "1.50 KiB", "160 MiB", "15.0 GiB".
+[[nodiscard]] std::string formatBytes(std::int64_t bytes);
+
 } // namespace ftw

@@ -12,6 +12,7 @@ namespace ftw {
 
 struct GenerateRequest {
     std::filesystem::path modelDir; ///< config.json, safetensors weights, tokenizer.json
+    std::filesystem::path adapterDir; ///< optional: a PEFT-layout adapter applied to the model
     std::string prompt;             ///< UTF-8
     int maxNewTokens = 64;          ///< 1 .. 100000
     double temperature = 0.0;       ///< 0 = greedy
@@ -26,8 +27,9 @@ struct GeneratedText {
     bool isStoppedByEos = false;
 };
 
-/// Loads the model on the CPU in fp32 and continues the prompt with a KV cache, stopping at an EOS
-/// token of config.json or tokenizer_config.json. Blocks the calling thread.
+/// Loads the model on the CPU in fp32 (with the adapter merged in, when one is given) and continues
+/// the prompt with a KV cache, stopping at an EOS token of config.json or tokenizer_config.json.
+/// Blocks the calling thread.
 /// Returns: NotFound / ModelFormat naming the file for a missing or malformed model or tokenizer,
 /// InvalidArgument for settings out of range.
 [[nodiscard]] Expected<GeneratedText> generateText(const GenerateRequest& request);

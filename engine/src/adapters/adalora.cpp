@@ -53,8 +53,10 @@ void AdaLoraAdapter::to(const c10::Device& device)
 
 AdaLoraAllocator::AdaLoraAllocator(
     Settings settings, std::vector<std::pair<std::string, std::shared_ptr<AdaLoraAdapter>>> modules)
-    : m_settings(settings), m_modules(std::move(modules)),
-      m_averageImportance(m_modules.size()), m_averageUncertainty(m_modules.size())
+    : m_settings(settings)
+    , m_modules(std::move(modules))
+    , m_averageImportance(m_modules.size())
+    , m_averageUncertainty(m_modules.size())
 {
 }
 
@@ -70,12 +72,12 @@ AdaLoraAllocator::Budget AdaLoraAllocator::budgetAt(std::int64_t step) const
     if (step > s.totalStep - s.tfinal) {
         return {target, true};
     }
-    const double progress = static_cast<double>(step - s.tinit) /
-                            static_cast<double>(s.totalStep - s.tfinal - s.tinit);
+    const double progress =
+        static_cast<double>(step - s.tinit) / static_cast<double>(s.totalStep - s.tfinal - s.tinit);
     const double remaining = 1.0 - progress;
-    const auto budget = static_cast<std::int64_t>(
-        static_cast<double>(initial - target) * remaining * remaining * remaining +
-        static_cast<double>(target));
+    const auto budget = static_cast<std::int64_t>(static_cast<double>(initial - target) *
+                                                      remaining * remaining * remaining +
+                                                  static_cast<double>(target));
     return {budget, step % s.deltaT == 0};
 }
 
@@ -129,8 +131,7 @@ void AdaLoraAllocator::maskToBudget(std::int64_t budget)
     // s = average importance * average uncertainty, per element; zero before any gradient.
     auto score = [&](std::size_t module, std::size_t part, const at::Tensor& p) {
         const at::Tensor& average = m_averageImportance[module][part];
-        return average.defined() ? average * m_averageUncertainty[module][part]
-                                 : at::zeros_like(p);
+        return average.defined() ? average * m_averageUncertainty[module][part] : at::zeros_like(p);
     };
     std::vector<at::Tensor> tripletScores;
     for (std::size_t i = 0; i < m_modules.size(); ++i) {

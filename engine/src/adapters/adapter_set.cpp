@@ -30,10 +30,10 @@ std::map<std::string, nn::Projection> projectionsByName(nn::DecoderImpl& decoder
 }
 
 /// LoRA-GA's mean gradient of every target weight over `batches` batches, as [out, in] fp32.
-std::map<std::string, at::Tensor> estimateGradients(nn::DecoderImpl& decoder,
-                                                    const std::vector<Target>& targets,
-                                                    const std::map<std::string, nn::Projection>& all,
-                                                    const AttachOptions& options, int batches)
+std::map<std::string, at::Tensor>
+estimateGradients(nn::DecoderImpl& decoder, const std::vector<Target>& targets,
+                  const std::map<std::string, nn::Projection>& all, const AttachOptions& options,
+                  int batches)
 {
     if (!options.backwardOnNextBatch) {
         throw Error(ErrorCode::InvalidArgument,
@@ -97,8 +97,8 @@ AdapterSet AdapterSet::attach(nn::DecoderImpl& decoder, const AdapterConfig& con
             maxIn = std::max(maxIn, t.spec.in);
             maxOut = std::max(maxOut, t.spec.out);
         }
-        set.m_vera = std::make_shared<VeraProjections>(makeVeraProjections(
-            effectiveRank(config), maxIn, maxOut, config.projectionPrngKey));
+        set.m_vera = std::make_shared<VeraProjections>(
+            makeVeraProjections(effectiveRank(config), maxIn, maxOut, config.projectionPrngKey));
     }
 
     at::Generator generator = at::detail::createCPUGenerator(config.seed);
@@ -115,8 +115,7 @@ AdapterSet AdapterSet::attach(nn::DecoderImpl& decoder, const AdapterConfig& con
             auto lora = config.method == Method::Dora
                             ? std::make_shared<DoraAdapter>(t, config.dropout)
                             : std::make_shared<LoraAdapter>(t, config.dropout);
-            if (config.method == Method::Pissa &&
-                (options.initialise || config.pissaNiter == 0)) {
+            if (config.method == Method::Pissa && (options.initialise || config.pissaNiter == 0)) {
                 lora->initPissa(base, config.pissaNiter, generator);
             } else if (config.method == Method::Olora) {
                 lora->initOlora(base);
@@ -158,17 +157,19 @@ AdapterSet AdapterSet::attach(nn::DecoderImpl& decoder, const AdapterConfig& con
         set.m_modules.push_back(Module{t.spec.name, projections.at(t.spec.name), adapter});
     }
     if (config.method == Method::AdaLora) {
-        set.m_allocator = std::make_unique<AdaLoraAllocator>(
-            config, std::move(adaloraModules));
+        set.m_allocator = std::make_unique<AdaLoraAllocator>(config, std::move(adaloraModules));
     }
     return set;
 }
 
 AdapterSet::AdapterSet(AdapterSet&& other) noexcept
-    : m_config(std::move(other.m_config)), m_decoder(other.m_decoder),
-      m_modules(std::move(other.m_modules)),
-      m_allProjections(std::move(other.m_allProjections)), m_vera(std::move(other.m_vera)),
-      m_allocator(std::move(other.m_allocator)), m_merged(other.m_merged)
+    : m_config(std::move(other.m_config))
+    , m_decoder(other.m_decoder)
+    , m_modules(std::move(other.m_modules))
+    , m_allProjections(std::move(other.m_allProjections))
+    , m_vera(std::move(other.m_vera))
+    , m_allocator(std::move(other.m_allocator))
+    , m_merged(other.m_merged)
 {
     other.m_modules.clear();
 }

@@ -22,7 +22,8 @@ struct AttachOptions {
     /// requiring gradients. Required for lora-ga.
     std::function<void(nn::DecoderImpl&)> backwardOnNextBatch;
     /// False when loading saved tensors: the init that only draws random values is skipped, but
-    /// inits that rewrite the base weight deterministically (PiSSA with exact SVD, OLoRA) still run.
+    /// inits that rewrite the base weight deterministically (PiSSA with exact SVD, OLoRA) still
+    /// run.
     bool initialise = true;
 };
 
@@ -74,10 +75,7 @@ public:
     void to(const c10::Device& device);
 
     /// VeRA's shared projections; null for other methods.
-    [[nodiscard]] const std::shared_ptr<VeraProjections>& veraProjections() const
-    {
-        return m_vera;
-    }
+    [[nodiscard]] const std::shared_ptr<VeraProjections>& veraProjections() const { return m_vera; }
     /// AdaLoRA's rank allocator; null for other methods.
     [[nodiscard]] AdaLoraAllocator* allocator() const { return m_allocator.get(); }
 

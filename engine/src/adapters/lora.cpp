@@ -164,8 +164,7 @@ void LoraAdapter::initLoraGa(nn::ProjectionImpl& base, const at::Tensor& gradOut
     startFromResidual(base, a, b);
 }
 
-DoraAdapter::DoraAdapter(Target target, double dropout)
-    : LoraAdapter(std::move(target), dropout)
+DoraAdapter::DoraAdapter(Target target, double dropout) : LoraAdapter(std::move(target), dropout)
 {
     m_magnitude = trainableLeaf(at::ones({this->target().spec.out}));
 }

@@ -89,8 +89,8 @@ json commonConfig(const AdapterSet& adapters, const SaveOptions& options, const 
     } else if (!c.excludeModules.empty()) {
         j["exclude_modules"] = c.excludeModules;
     }
-    const bool conv1d = !adapters.modules().empty() &&
-                        adapters.modules().front().adapter->target().spec.conv1d;
+    const bool conv1d =
+        !adapters.modules().empty() && adapters.modules().front().adapter->target().spec.conv1d;
     j["fan_in_fan_out"] = conv1d;
     return j;
 }
@@ -338,7 +338,8 @@ void readLora(const json& j, const std::string& source, AdapterConfig& c)
     } else if (!initName.empty()) {
         badField(source, "init_lora_weights",
                  "true, false, \"gaussian\", \"pissa\", \"pissa_niter_N\", \"olora\" or "
-                 "\"lora_ga\" (FTW does not build '" + initName + "')");
+                 "\"lora_ga\" (FTW does not build '" +
+                     initName + "')");
     }
     if (dora) {
         if (c.method != Method::Lora) {
@@ -387,8 +388,8 @@ void loadTensors(AdapterSet& set, const model::SafetensorsFile& file, bool bone)
         }
     }
     if (!problems.empty()) {
-        std::string message = file.path().string() + " does not fit the model and its " +
-                              "adapter_config.json:";
+        std::string message =
+            file.path().string() + " does not fit the model and its " + "adapter_config.json:";
         for (const std::string& p : problems) {
             message += "\n  " + p;
         }

@@ -27,9 +27,8 @@ bool endsWith(const std::string& text, const std::string& suffix)
 /// PEFT's list rule: the name itself or a dotted suffix of it.
 bool matchesAny(const std::string& name, const std::vector<std::string>& list)
 {
-    return std::any_of(list.begin(), list.end(), [&](const std::string& t) {
-        return name == t || endsWith(name, "." + t);
-    });
+    return std::any_of(list.begin(), list.end(),
+                       [&](const std::string& t) { return name == t || endsWith(name, "." + t); });
 }
 
 bool isAllLinear(const std::vector<std::string>& targets)
@@ -74,15 +73,16 @@ void checkShape(const AdapterConfig& config, const Target& t)
     const bool usesSvd = config.method == Method::Pissa || config.method == Method::Olora;
     if (usesSvd && t.r > k) {
         throw Error(ErrorCode::InvalidArgument,
-                    "rank " + std::to_string(t.r) + " is larger than min(in, out) = " +
-                        std::to_string(k) + " of '" + t.spec.name + "'; " +
-                        std::string(methodName(config.method)) + " needs r <= " + std::to_string(k));
+                    "rank " + std::to_string(t.r) +
+                        " is larger than min(in, out) = " + std::to_string(k) + " of '" +
+                        t.spec.name + "'; " + std::string(methodName(config.method)) +
+                        " needs r <= " + std::to_string(k));
     }
     if (config.method == Method::LoraGa && 2 * t.r > k) {
         throw Error(ErrorCode::InvalidArgument,
                     "lora-ga takes 2r gradient directions but '" + t.spec.name +
-                        "' has only min(in, out) = " + std::to_string(k) + "; use r <= " +
-                        std::to_string(k / 2));
+                        "' has only min(in, out) = " + std::to_string(k) +
+                        "; use r <= " + std::to_string(k / 2));
     }
     if (config.method == Method::Bat && (t.spec.in % t.r != 0 || t.spec.out % t.r != 0)) {
         throw Error(ErrorCode::InvalidArgument,

@@ -14,8 +14,8 @@ struct Target {
     model::ProjectionSpec spec;
     std::int64_t r = 0;
     double alpha = 0.0;
-    /// The LoRA scaling: alpha / r, alpha / sqrt(r) with rsLoRA, alpha / (init_r + 1e-5) for AdaLoRA,
-    /// 1 for methods without one.
+    /// The LoRA scaling: alpha / r, alpha / sqrt(r) with rsLoRA, alpha / (init_r + 1e-5) for
+    /// AdaLoRA, 1 for methods without one.
     double scaling = 1.0;
 };
 
@@ -26,8 +26,8 @@ struct Target {
 /// nothing matches, listing the module kinds the model has, and when the method cannot adapt a
 /// chosen module (Bat needs in and out divisible by r; rank larger than min(in, out) for the SVD
 /// inits).
-[[nodiscard]] std::vector<Target> selectTargets(const std::vector<model::ProjectionSpec>& projections,
-                                                const AdapterConfig& config);
+[[nodiscard]] std::vector<Target>
+selectTargets(const std::vector<model::ProjectionSpec>& projections, const AdapterConfig& config);
 
 /// Whether a dotted module name is chosen by the list/regex/exclusion/layer rules alone.
 [[nodiscard]] bool isTargeted(const model::ProjectionSpec& spec, const AdapterConfig& config);

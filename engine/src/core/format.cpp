@@ -2,7 +2,9 @@
 #include <ftw/format.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 namespace ftw {
 
@@ -38,6 +40,40 @@ std::string formatCount(std::optional<std::int64_t> count)
     } else {
         std::snprintf(buffer.data(), buffer.size(), "%lld", static_cast<long long>(*count));
     }
+    return buffer.data();
+}
+
+std::string formatGrouped(std::int64_t value)
+{
+    const auto magnitude = static_cast<unsigned long long>(value);
+    const std::string digits = std::to_string(value < 0 ? 0ULL - magnitude : magnitude);
+    std::string grouped;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) {
+            grouped += ',';
+        }
+        grouped += digits[i];
+    }
+    return value < 0 ? "-" + grouped : grouped;
+}
+
+std::string formatBytes(std::int64_t bytes)
+{
+    constexpr std::array<const char*, 5> kUnits{"KiB", "MiB", "GiB", "TiB", "PiB"};
+    if (std::llabs(bytes) < 1024) {
+        return std::to_string(bytes) + " B";
+    }
+    double value = static_cast<double>(bytes) / 1024.0;
+    std::size_t unit = 0;
+    while (std::abs(value) >= 1024.0 && unit + 1 < kUnits.size()) {
+        value /= 1024.0;
+        ++unit;
+    }
+    const char* format = std::abs(value) >= 100.0  ? "%.0f %s"
+                         : std::abs(value) >= 10.0 ? "%.1f %s"
+                                                   : "%.2f %s";
+    std::array<char, 32> buffer{};
+    std::snprintf(buffer.data(), buffer.size(), format, value, kUnits[unit]);
     return buffer.data();
 }
 

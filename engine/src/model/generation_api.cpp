@@ -5,12 +5,14 @@
 #include "generator.h"
 #include "model_loader.h"
 
+#include "adapters/peft_files.h"
 #include "core/api_guard.h"
 #include "core/check.h"
 #include "data/tokenizer.h"
 #include "data/tokenizer_config.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace ftw {
 
@@ -33,6 +35,11 @@ Expected<GeneratedText> generateText(const GenerateRequest& request)
         const data::TokenizerConfig tokenizerConfig =
             data::readTokenizerConfig(request.modelDir / "tokenizer_config.json");
         model::LoadedModel model = model::loadModel(request.modelDir);
+        std::optional<adapters::AdapterSet> adapter;
+        if (!request.adapterDir.empty()) {
+            adapter.emplace(adapters::loadAdapter(*model.decoder, request.adapterDir));
+            adapter->merge(); // exact in fp32, and as fast as the base model
+        }
 
         GeneratedText result;
         if (const auto bos =

@@ -60,8 +60,8 @@ TEST(BoneTest, PaddedInputUsesTheFirstRowsOfTheBlockForTheLastPartialBlock)
         const torch::NoGradGuard noGrad;
         bone.block().copy_(at::tensor({1.0F, 2.0F, 3.0F, 10.0F, 20.0F, 30.0F}).view({2, 3}));
     }
-    const at::Tensor expected = at::tensor({1.0F, 10.0F, 1.0F, 10.0F, 1.0F,  //
-                                            2.0F, 20.0F, 2.0F, 20.0F, 2.0F,  //
+    const at::Tensor expected = at::tensor({1.0F, 10.0F, 1.0F, 10.0F, 1.0F, //
+                                            2.0F, 20.0F, 2.0F, 20.0F, 2.0F, //
                                             3.0F, 30.0F, 3.0F, 30.0F, 3.0F})
                                     .view({3, 5});
     EXPECT_TRUE(at::equal(bone.deltaWeight(w), expected));
@@ -69,6 +69,46 @@ TEST(BoneTest, PaddedInputUsesTheFirstRowsOfTheBlockForTheLastPartialBlock)
     // x_bar = (1 + 3 + 5, 2 + 4) = (9, 6); y = x_bar M = (9 + 60, 18 + 120, 27 + 180).
     const at::Tensor y = bone.forward(*base, x);
     EXPECT_TRUE(at::allclose(y, at::tensor({69.0F, 138.0F, 207.0F}).view({1, 3})));
+}
+
+TEST(DropoutTest, LoraAndDoraDropTheAdapterInputOnlyWhileTraining)
+{
+    at::Generator g = at::detail::createCPUGenerator(9);
+    const at::Tensor w = at::randn({6, 5}, g);
+    nn::Projection base = projectionWith(w);
+    const at::Tensor x = at::randn({4, 5}, g);
+    const at::Tensor a = at::randn({2, 5}, g);
+    const at::Tensor b = at::randn({6, 2}, g);
+    LoraAdapter lora(targetFor(5, 6, 2, 0.5), 0.3);
+    DoraAdapter dora(targetFor(5, 6, 2, 0.5), 0.3);
+    lora.setFactors(a, b);
+    dora.setFactors(a, b);
+    dora.initMagnitude(*base);
+    {
+        const torch::NoGradGuard noGrad;
+        dora.magnitude().mul_(1.5); // so that g != 1
+    }
+    // The same dropout mask, drawn again from the reseeded global generator.
+    at::manual_seed(42);
+    const at::Tensor loraTrain = lora.forward(*base, x);
+    at::manual_seed(42);
+    const at::Tensor dropped = at::dropout(at::ones_like(x), 0.3, true) * x;
+    const at::Tensor baseOut = at::matmul(x, w.t());
+    EXPECT_LT(maxDiff(loraTrain, baseOut + 0.5 * at::matmul(at::matmul(dropped, a.t()), b.t())),
+              1e-5);
+    // DoRA (PEFT): base(x) + (g - 1) * (x~ W^T) + g * s * (x~ A^T) B^T with g = m / ||W + sBA||.
+    at::manual_seed(42);
+    const at::Tensor doraTrain = dora.forward(*base, x);
+    const at::Tensor gain =
+        dora.magnitude().detach() / at::linalg_vector_norm(w + 0.5 * at::matmul(b, a), 2, {1});
+    const at::Tensor expected = baseOut + (gain - 1.0) * at::matmul(dropped, w.t()) +
+                                gain * 0.5 * at::matmul(at::matmul(dropped, a.t()), b.t());
+    EXPECT_LT(maxDiff(doraTrain, expected), 1e-5);
+    // In eval the branch sees x itself, and DoRA is g * (x V^T).
+    base->eval();
+    EXPECT_LT(
+        maxDiff(dora.forward(*base, x), gain * at::matmul(x, (w + 0.5 * at::matmul(b, a)).t())),
+        1e-5);
 }
 
 TEST(BatTest, UpdatesEachBlockAsWTimesIPlusTPlusTAndUnmergesThroughTheInverse)
@@ -119,7 +159,8 @@ TEST(PissaTest, ResidualIsTheTailOfTheSvdAndTheAdapterCarriesTheTop)
 TEST(RandomizedSvdTest, RecoversALowRankMatrixAndTheTopSingularValues)
 {
     at::Generator g = at::detail::createCPUGenerator(3);
-    const at::Tensor low = at::matmul(at::randn({30, 4}, g, at::kDouble), at::randn({4, 20}, g, at::kDouble));
+    const at::Tensor low =
+        at::matmul(at::randn({30, 4}, g, at::kDouble), at::randn({4, 20}, g, at::kDouble));
     for (const bool wide : {false, true}) {
         const at::Tensor a = wide ? low.t() : low;
         auto [u, s, v] = randomizedSvd(a, 4, 2, g);
@@ -286,10 +327,9 @@ TEST(TargetsTest, SuffixesRegexLayersExclusionsAndPatternsFollowPeft)
     c.targetModules = {"q_proj", "self_attn.v_proj"};
     c.rankPattern = {{"model.layers.1.self_attn.q_proj", 2}};
     EXPECT_EQ(selectedNames(c, model::ArchId::Llama),
-              (std::vector<std::string>{"model.layers.0.self_attn.q_proj:4",
-                                        "model.layers.0.self_attn.v_proj:4",
-                                        "model.layers.1.self_attn.q_proj:2",
-                                        "model.layers.1.self_attn.v_proj:4"}));
+              (std::vector<std::string>{
+                  "model.layers.0.self_attn.q_proj:4", "model.layers.0.self_attn.v_proj:4",
+                  "model.layers.1.self_attn.q_proj:2", "model.layers.1.self_attn.v_proj:4"}));
     c.layersToTransform = {1};
     c.excludeModules = {"v_proj"};
     EXPECT_EQ(selectedNames(c, model::ArchId::Llama),

@@ -7,8 +7,12 @@
 #include "adapters/counts.h"
 #include "adapters/lora.h"
 #include "adapters/peft_files.h"
+#include "model/generator.h"
+#include "model/model_loader.h"
 #include "model/projections.h"
 #include "model/tiny_model.h"
+
+#include <ftw/generation.h>
 
 #include "support/temp_dir.h"
 
@@ -120,9 +124,9 @@ AttachOptions trainingBatches()
     options.backwardOnNextBatch = [](nn::DecoderImpl& decoder) {
         const at::Tensor tokens = sampleTokens();
         const at::Tensor logits = decoder.forward(tokens);
-        const at::Tensor loss = at::cross_entropy_loss(
-            logits.narrow(1, 0, 9).reshape({-1, logits.size(-1)}),
-            tokens.narrow(1, 1, 9).reshape({-1}));
+        const at::Tensor loss =
+            at::cross_entropy_loss(logits.narrow(1, 0, 9).reshape({-1, logits.size(-1)}),
+                                   tokens.narrow(1, 1, 9).reshape({-1}));
         loss.backward();
     };
     return options;
@@ -207,12 +211,11 @@ std::vector<std::tuple<ArchId, MethodCase>> allCases()
     return cases;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    EveryArchitecture, AdapterMethodTest, ::testing::ValuesIn(allCases()),
-    [](const ::testing::TestParamInfo<std::tuple<ArchId, MethodCase>>& param) {
-        return std::string(model::archName(std::get<0>(param.param))) + "_" +
-               std::get<1>(param.param).name;
-    });
+INSTANTIATE_TEST_SUITE_P(EveryArchitecture, AdapterMethodTest, ::testing::ValuesIn(allCases()),
+                         [](const ::testing::TestParamInfo<std::tuple<ArchId, MethodCase>>& param) {
+                             return std::string(model::archName(std::get<0>(param.param))) + "_" +
+                                    std::get<1>(param.param).name;
+                         });
 
 TEST(ProjectionSpecsTest, DescribeExactlyTheProjectionsTheDecoderBuilds)
 {
@@ -278,6 +281,36 @@ TEST(AdaLoraFilesTest, APrunedAdapterReloadsWithItsKeptRanksAndTheSameOutput)
     }
     EXPECT_EQ(ranks, 2 * 4); // target_r x 4 modules
     EXPECT_LT(maxDiff(logitsOf(fresh), adapted), 1e-5);
+}
+
+TEST(AdapterGenerationTest, GenerateWithAnAdapterFollowsTheUnmergedAdaptedModel)
+{
+    test::TempDir dir;
+    nn::Decoder written = model::writeTinyModel(dir.path() / "model", ArchId::Llama, 4);
+    AdapterConfig c;
+    c.r = 4;
+    AdapterSet set = AdapterSet::attach(*written, c);
+    perturb(set, 0.5);
+    saveAdapter(set, dir.path() / "adapter");
+
+    GenerateRequest request;
+    request.modelDir = dir.path() / "model";
+    request.prompt = "In the beginning";
+    request.maxNewTokens = 8;
+    const auto plain = generateText(request);
+    request.adapterDir = dir.path() / "adapter";
+    const auto adapted = generateText(request);
+    ASSERT_TRUE(plain && adapted);
+
+    // The reference: the adapter loaded and left unmerged, generated through the engine.
+    model::LoadedModel reference = model::loadModel(dir.path() / "model");
+    const AdapterSet loaded = loadAdapter(*reference.decoder, dir.path() / "adapter");
+    model::SamplingOptions options;
+    options.maxNewTokens = 8;
+    options.stopTokenIds = {257};
+    EXPECT_EQ(adapted->ids,
+              model::generate(*reference.decoder, adapted->promptIds, options).tokens);
+    EXPECT_NE(adapted->ids, plain->ids);
 }
 
 } // namespace

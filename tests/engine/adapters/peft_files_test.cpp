@@ -44,7 +44,8 @@ Saved saveAndRead(ArchId arch, const AdapterConfig& c, const SaveOptions& option
     Saved saved;
     std::ifstream in(dir.path() / "out" / "adapter_config.json");
     saved.config = nlohmann::json::parse(in);
-    const auto file = model::SafetensorsFile::open(dir.path() / "out" / "adapter_model.safetensors");
+    const auto file =
+        model::SafetensorsFile::open(dir.path() / "out" / "adapter_model.safetensors");
     for (const auto& t : file.tensors()) {
         saved.shapes[t.name] = t.shape;
     }
@@ -195,8 +196,8 @@ TEST(PeftFilesTest, PissaIsConvertedToAPlainLoraOfRankTwoR)
     EXPECT_EQ(s.config["init_lora_weights"], true);
     EXPECT_EQ(s.shapes.at("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"),
               (Shape{8, 64}));
-    const Saved kept = saveAndRead(ArchId::Llama, config(Method::Pissa, 4, {"q_proj"}),
-                                   SaveOptions{false, ""});
+    const Saved kept =
+        saveAndRead(ArchId::Llama, config(Method::Pissa, 4, {"q_proj"}), SaveOptions{false, ""});
     EXPECT_EQ(kept.config["init_lora_weights"], "pissa");
     EXPECT_EQ(kept.config["r"], 4);
 }
@@ -232,7 +233,8 @@ TEST(PeftFilesTest, AFileThatDoesNotFitListsEveryProblem)
         const std::string message = e.what();
         EXPECT_EQ(e.code(), ErrorCode::ModelFormat);
         EXPECT_NE(message.find("adapter_model.safetensors"), std::string::npos) << message;
-        EXPECT_NE(message.find("missing 'base_model.model.model.layers.0.self_attn.k_proj.lora_A.weight'"),
+        EXPECT_NE(message.find(
+                      "missing 'base_model.model.model.layers.0.self_attn.k_proj.lora_A.weight'"),
                   std::string::npos)
             << message;
         EXPECT_NE(message.find("q_proj.lora_A.weight' has shape [4,64], expected [2,64]"),
