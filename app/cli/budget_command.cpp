@@ -2,6 +2,7 @@
 // `ftw budget`: the analytic parameter budget, memory estimate and equal-budget solver.
 #include "cli.h"
 #include "commands.h"
+#include "format.h"
 
 #include <ftw/budget.h>
 #include <ftw/format.h>
@@ -41,13 +42,6 @@ std::string methodList()
     return joined(names);
 }
 
-std::string fixed(double value, int decimals)
-{
-    std::array<char, 64> buffer{};
-    std::snprintf(buffer.data(), buffer.size(), "%.*f", decimals, value);
-    return buffer.data();
-}
-
 /// "16", "0.5": as short as the value allows.
 std::string compact(double value)
 {
@@ -58,7 +52,7 @@ std::string compact(double value)
 
 std::string signedPercent(double fraction)
 {
-    return (fraction >= 0.0 ? "+" : "") + fixed(100.0 * fraction, 2) + "%";
+    return (fraction >= 0.0 ? "+" : "") + formatFixed(100.0 * fraction, 2) + "%";
 }
 
 /// The rank range of a kind: "16", or "4-8" when rank_pattern varies it.
@@ -256,7 +250,7 @@ void printMatches(std::ostream& out, const BudgetRequest& request,
 {
     out << "\nEqual-budget solver, target ";
     if (request.target.kind == BudgetTargetKind::PercentOfBase) {
-        out << fixed(request.target.value, 4) << "% of the base parameters:\n";
+        out << formatFixed(request.target.value, 4) << "% of the base parameters:\n";
     } else {
         out << formatGrouped(std::llround(request.target.value)) << " trainable parameters:\n";
     }
@@ -282,7 +276,8 @@ void printReport(std::ostream& out, const BudgetRequest& request, const BudgetRe
         << " layers, " << formatGrouped(r.baseParams) << " parameters (" << r.configDtype << ")\n"
         << "Method     " << settingsText(request, r) << '\n'
         << "Trainable  " << formatGrouped(r.trainableParams) << " parameters, "
-        << fixed(r.percentOfBase, 4) << "% of the base, in " << r.modules.size() << " modules\n";
+        << formatFixed(r.percentOfBase, 4) << "% of the base, in " << r.modules.size()
+        << " modules\n";
     if (r.sharedFrozenParams > 0) {
         out << "Shared     " << formatGrouped(r.sharedFrozenParams)
             << " frozen parameters (vera_A and vera_B, one pair for the whole model)\n";

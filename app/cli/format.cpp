@@ -26,14 +26,16 @@ std::string formatTimestamp(std::int64_t unixMs)
     return buffer.data();
 }
 
+std::string formatFixed(double value, int decimals)
+{
+    std::array<char, 64> buffer{};
+    std::snprintf(buffer.data(), buffer.size(), "%.*f", decimals, value);
+    return buffer.data();
+}
+
 std::string formatLoss(std::optional<double> value)
 {
-    if (!value) {
-        return "-";
-    }
-    std::array<char, 32> buffer{};
-    std::snprintf(buffer.data(), buffer.size(), "%.4f", *value);
-    return buffer.data();
+    return value ? formatFixed(*value, 4) : "-";
 }
 
 nlohmann::json runSummaryJson(const RunSummary& run, std::int64_t nowMs)

@@ -14,6 +14,8 @@ namespace ftw::cli {
 
 /// Local time "2026-11-22 14:03".
 [[nodiscard]] std::string formatTimestamp(std::int64_t unixMs);
+/// `value` with exactly `decimals` decimals: "0.5223".
+[[nodiscard]] std::string formatFixed(double value, int decimals);
 /// Fixed 4 decimals or "-".
 [[nodiscard]] std::string formatLoss(std::optional<double> value);
 

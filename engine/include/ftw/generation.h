@@ -11,12 +11,12 @@
 namespace ftw {
 
 struct GenerateRequest {
-    std::filesystem::path modelDir; ///< config.json, safetensors weights, tokenizer.json
+    std::filesystem::path modelDir;   ///< config.json, safetensors weights, tokenizer.json
     std::filesystem::path adapterDir; ///< optional: a PEFT-layout adapter applied to the model
-    std::string prompt;             ///< UTF-8
-    int maxNewTokens = 64;          ///< 1 .. 100000
-    double temperature = 0.0;       ///< 0 = greedy
-    double topP = 1.0;              ///< (0, 1]
+    std::string prompt;               ///< UTF-8
+    int maxNewTokens = 64;            ///< 1 .. 100000
+    double temperature = 0.0;         ///< 0 = greedy
+    double topP = 1.0;                ///< (0, 1]
     std::uint64_t seed = 0;
 };
 

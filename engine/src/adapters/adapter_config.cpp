@@ -96,7 +96,7 @@ void validateAdapterConfig(const AdapterConfig& c)
     require(c.loraGaBatches >= 1, "lora_ga_batches", "at least one batch");
     require(c.dInitial > 0.0 || c.method != AdapterMethod::Vera, "d_initial", "a positive number");
     if (c.method == AdapterMethod::AdaLora) {
-        require(c.r == 0, "r", "no value for adalora: its starting rank is init_r");
+        require(c.r == 0, "r", "none for adalora, whose starting rank is init_r (--init-r)");
         require(c.initR >= 1, "init_r", "a rank of at least 1");
         require(c.targetR >= 1 && c.targetR <= c.initR, "target_r", "a rank between 1 and init_r");
         require(c.totalStep > 0, "total_step", "the number of training steps (> 0)");

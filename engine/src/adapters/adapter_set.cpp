@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "adapter_set.h"
 
+#include "counts.h"
 #include "lora.h"
 #include "miss.h"
 
@@ -91,14 +92,9 @@ AdapterSet AdapterSet::attach(nn::DecoderImpl& decoder, const AdapterConfig& con
         gradients = estimateGradients(decoder, targets, projections, options, config.loraGaBatches);
     }
     if (config.method == Method::Vera) {
-        std::int64_t maxIn = 0;
-        std::int64_t maxOut = 0;
-        for (const Target& t : targets) {
-            maxIn = std::max(maxIn, t.spec.in);
-            maxOut = std::max(maxOut, t.spec.out);
-        }
-        set.m_vera = std::make_shared<VeraProjections>(
-            makeVeraProjections(effectiveRank(config), maxIn, maxOut, config.projectionPrngKey));
+        const LargestShape largest = largestShape(targets);
+        set.m_vera = std::make_shared<VeraProjections>(makeVeraProjections(
+            effectiveRank(config), largest.in, largest.out, config.projectionPrngKey));
     }
 
     at::Generator generator = at::detail::createCPUGenerator(config.seed);

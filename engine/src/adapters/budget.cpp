@@ -24,16 +24,6 @@ namespace {
 using adapters::Method;
 using adapters::Target;
 
-model::ModelConfig readModelConfig(const std::filesystem::path& modelDir)
-{
-    const std::filesystem::path configPath = modelDir / "config.json";
-    if (!std::filesystem::exists(configPath)) {
-        throw Error(ErrorCode::NotFound,
-                    "'" + modelDir.string() + "' is not a model folder: it has no config.json");
-    }
-    return model::parseModelConfig(configPath);
-}
-
 std::string knobName(Method method)
 {
     switch (method) {
@@ -169,7 +159,7 @@ BudgetReport buildReport(const std::filesystem::path& modelDir, const AdapterCon
                          const MemoryOptions& memory)
 {
     validateForBudget(adapter);
-    const model::ModelConfig config = readModelConfig(modelDir);
+    const model::ModelConfig config = model::readModelFolderConfig(modelDir);
     const std::vector<Target> targets = chosenModules(model::projectionSpecs(config), adapter);
 
     BudgetReport report;
@@ -336,7 +326,7 @@ Expected<std::vector<BudgetMatch>> solveBudget(const std::filesystem::path& mode
             throw Error(ErrorCode::InvalidArgument,
                         "the budget solver needs a positive parameter count or percentage");
         }
-        const model::ModelConfig config = readModelConfig(modelDir);
+        const model::ModelConfig config = model::readModelFolderConfig(modelDir);
         // The targets themselves must match something whatever the method.
         (void)adapters::selectTargets(model::projectionSpecs(config),
                                       withKnob(base, Method::Lora, 1));

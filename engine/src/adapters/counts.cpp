@@ -32,19 +32,24 @@ std::int64_t trainableCount(Method method, const Target& t)
     return 0;
 }
 
+LargestShape largestShape(const std::vector<Target>& targets)
+{
+    LargestShape largest;
+    for (const Target& t : targets) {
+        largest.in = std::max(largest.in, t.spec.in);
+        largest.out = std::max(largest.out, t.spec.out);
+    }
+    return largest;
+}
+
 std::int64_t sharedFrozenCount(Method method, const std::vector<Target>& targets)
 {
     if (method != Method::Vera || targets.empty()) {
         return 0;
     }
-    std::int64_t maxIn = 0;
-    std::int64_t maxOut = 0;
-    for (const Target& t : targets) {
-        maxIn = std::max(maxIn, t.spec.in);
-        maxOut = std::max(maxOut, t.spec.out);
-    }
+    const LargestShape largest = largestShape(targets);
     const std::int64_t r = targets.front().r;
-    return r * maxIn + maxOut * r;
+    return r * largest.in + largest.out * r;
 }
 
 std::int64_t totalTrainableCount(const model::ModelConfig& config, const AdapterConfig& adapter,

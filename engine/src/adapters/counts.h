@@ -15,6 +15,13 @@ namespace ftw::adapters {
 /// AdaLoRA init_r(in+out+1), full in*out (+out with a bias).
 [[nodiscard]] std::int64_t trainableCount(Method method, const Target& target);
 
+/// VeRA's shared projection sizes: the element-wise largest (in, out) of the targets.
+struct LargestShape {
+    std::int64_t in = 0;
+    std::int64_t out = 0;
+};
+[[nodiscard]] LargestShape largestShape(const std::vector<Target>& targets);
+
 /// Frozen elements shared by the whole adapter: VeRA's vera_A [r, max_in] and vera_B [max_out, r];
 /// 0 for the other methods.
 [[nodiscard]] std::int64_t sharedFrozenCount(Method method, const std::vector<Target>& targets);

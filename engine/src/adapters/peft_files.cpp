@@ -276,8 +276,9 @@ T field(const json& j, const std::string& source, const std::string& name, T fal
     }
     try {
         return it->get<T>();
-    } catch (const json::exception&) {
-        badField(source, name, std::string("a value of type ") + typeid(T).name());
+    } catch (const json::exception& e) {
+        // nlohmann's message says which type it found and which it needed.
+        badField(source, name, std::string("another type: ") + e.what());
     }
 }
 

@@ -260,4 +260,14 @@ ModelConfig parseModelConfig(const std::filesystem::path& configPath)
     return parseModelConfigText(text.str(), configPath.string());
 }
 
+ModelConfig readModelFolderConfig(const std::filesystem::path& modelDir)
+{
+    const std::filesystem::path configPath = modelDir / "config.json";
+    if (!std::filesystem::exists(configPath)) {
+        throw Error(ErrorCode::NotFound,
+                    "'" + modelDir.string() + "' is not a model folder: it has no config.json");
+    }
+    return parseModelConfig(configPath);
+}
+
 } // namespace ftw::model

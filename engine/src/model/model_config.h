@@ -59,6 +59,9 @@ struct ModelConfig {
 /// model_type, a missing or mistyped field, or inconsistent sizes (heads not dividing the hidden
 /// size, KV heads not dividing heads).
 [[nodiscard]] ModelConfig parseModelConfig(const std::filesystem::path& configPath);
+/// The config.json of a model folder. Throws Error{NotFound} naming the folder when it has none,
+/// and what parseModelConfig throws otherwise.
+[[nodiscard]] ModelConfig readModelFolderConfig(const std::filesystem::path& modelDir);
 /// The same from JSON text; `source` names it in errors.
 [[nodiscard]] ModelConfig parseModelConfigText(std::string_view json, const std::string& source);
 

@@ -117,13 +117,8 @@ void loadWeights(nn::DecoderImpl& decoder, const Checkpoint& checkpoint)
 
 LoadedModel loadModel(const std::filesystem::path& modelDir)
 {
-    const std::filesystem::path configPath = modelDir / "config.json";
-    if (!std::filesystem::exists(configPath)) {
-        throw Error(ErrorCode::NotFound,
-                    "'" + modelDir.string() + "' is not a model folder: it has no config.json");
-    }
     LoadedModel model;
-    model.config = parseModelConfig(configPath);
+    model.config = readModelFolderConfig(modelDir);
     const Checkpoint checkpoint = Checkpoint::open(modelDir);
     model.decoder = nn::Decoder(model.config);
     loadWeights(*model.decoder, checkpoint);

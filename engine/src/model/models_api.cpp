@@ -50,12 +50,7 @@ std::vector<std::string> supportedArchitectures()
 Expected<ModelSummary> inspectModel(const std::filesystem::path& modelDir)
 {
     return core::captureErrors([&] {
-        const std::filesystem::path configPath = modelDir / "config.json";
-        if (!std::filesystem::exists(configPath)) {
-            throw Error(ErrorCode::NotFound,
-                        "'" + modelDir.string() + "' is not a model folder: it has no config.json");
-        }
-        const model::ModelConfig config = model::parseModelConfig(configPath);
+        const model::ModelConfig config = model::readModelFolderConfig(modelDir);
         const model::Checkpoint checkpoint = model::Checkpoint::open(modelDir);
 
         ModelSummary s;

@@ -35,7 +35,8 @@ at::Tensor ProjectionImpl::baseForward(const at::Tensor& input)
         at::Tensor output = at::matmul(input, weight);
         return bias.defined() ? output + bias : output;
     }
-    return at::linear(input, weight, bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt);
+    return at::linear(input, weight,
+                      bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt);
 }
 
 at::Tensor ProjectionImpl::weightOutIn() const

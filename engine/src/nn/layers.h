@@ -42,7 +42,7 @@ public:
     std::int64_t outFeatures;
     WeightLayout layout;
     at::Tensor weight;
-    at::Tensor bias; ///< undefined when the projection has none
+    at::Tensor bias;                            ///< undefined when the projection has none
     std::shared_ptr<ProjectionAdapter> adapter; ///< installed by the adapter library, or null
     bool merged = false; ///< the adapter's update is in `weight`; forward is the plain layer
 };
