@@ -39,6 +39,7 @@ struct Options {
     std::string adapterDir;
     DatasetPreviewRequest preview;
     BudgetRequest budget;
+    MergeSpec merge;
 };
 
 void addCommonOptions(CLI::App* command, Options& options)
@@ -184,6 +185,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     });
 
     addBudgetCommand(app, options.budget, options.isJson, action);
+    addMergeCommand(app, options.merge, options.isJson, action);
 
     CLI::App* demo = app.add_subcommand(
         "demo", "run a small demonstration job (fits a linear model) and record it as a run");

@@ -52,6 +52,12 @@ void addBudgetCommand(CLI::App& app, BudgetRequest& request, bool& isJson,
                       std::function<int(const CliContext&)>& action);
 /// `ftw budget --model DIR --method M [method options] [--targets a,b] [--target-params N] ...`
 int budget(const CliContext& ctx, BudgetRequest request);
+/// Registers `ftw merge`: its options fill `spec` and `isJson`; parsing it sets `action`.
+void addMergeCommand(CLI::App& app, MergeSpec& spec, bool& isJson,
+                     std::function<int(const CliContext&)>& action);
+/// `ftw merge --model DIR --adapter DIR --out DIR [--dtype f32|f16|bf16] [--adapter-only]`
+int merge(const CliContext& ctx, const MergeSpec& spec);
+
 /// `ftw demo`: runs the demonstration job with a progress bar; Ctrl-C cancels it (exit 3).
 int demo(const CliContext& ctx, const DemoJobSpec& spec);
 

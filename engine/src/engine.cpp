@@ -4,6 +4,9 @@
 #include "core/api_guard.h"
 #include "core/device.h"
 #include "jobs/demo_job.h"
+#include "jobs/eval_job.h"
+#include "jobs/merge_job.h"
+#include "jobs/train_job.h"
 #include "jobs/job_runner.h"
 #include "storage/run_repository.h"
 #include "storage/store.h"
@@ -14,6 +17,7 @@
 #include <torch/version.h>
 
 #include <mutex>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -67,7 +71,21 @@ Expected<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options)
 
 JobHandle Engine::submit(const JobSpec& spec)
 {
-    jobs::Job job = std::visit([](const auto& s) { return jobs::makeDemoJob(s); }, spec);
+    jobs::Job job = std::visit(
+        [](const auto& s) {
+            using Spec = std::decay_t<decltype(s)>;
+            if constexpr (std::is_same_v<Spec, DemoJobSpec>) {
+                return jobs::makeDemoJob(s);
+            } else if constexpr (std::is_same_v<Spec, TrainSpec>) {
+                return jobs::makeTrainJob(s);
+            } else if constexpr (std::is_same_v<Spec, EvalSpec>) {
+                return jobs::makeEvalJob(s);
+            } else {
+                static_assert(std::is_same_v<Spec, MergeSpec>);
+                return jobs::makeMergeJob(s);
+            }
+        },
+        spec);
     return JobHandle{m_impl->runner.submit(std::move(job))};
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <ftw/error.h>
+#include <ftw/run_config.h>
 
 #include <cstdint>
 #include <string>
@@ -45,7 +46,7 @@ struct DemoJobSpec {
 };
 
 /// Everything the engine can be asked to do.
-using JobSpec = std::variant<DemoJobSpec>;
+using JobSpec = std::variant<DemoJobSpec, TrainSpec, EvalSpec, MergeSpec>;
 
 /// How a job ended. `runId` is the run it recorded in the store, 0 when it recorded none.
 struct JobResult {
@@ -53,6 +54,9 @@ struct JobResult {
     ErrorInfo error; ///< set when status is Failed
     RunId runId = 0;
     double elapsedMs = 0.0;
+    /// What the job produced, as a JSON object: eval metrics, the export and its verification,
+    /// the adapter folder of a train run. "{}" when nothing.
+    std::string outputJson = "{}";
 };
 
 /// Names a submitted job; a plain value, valid for the lifetime of the Engine that returned it.

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace ftw {
@@ -63,6 +64,38 @@ struct RunDetail {
     std::optional<std::int64_t> seed;
 };
 
+/// A checkpoint a training run wrote (resume continues from the newest).
+struct CheckpointInfo {
+    std::int64_t id = 0;
+    std::int64_t step = 0;
+    std::filesystem::path path;
+    std::int64_t sizeBytes = 0;
+    std::int64_t createdAtMs = 0;
+};
+
+/// A merged model or adapter written by an export, with its verification report.
+struct ExportInfo {
+    std::int64_t id = 0;
+    std::optional<RunId> runId;  ///< the run that wrote it (merge jobs record their own run)
+    std::string kind;            ///< "merged" or "adapter"
+    std::string dtype;           ///< "f32", "f16", "bf16"; "" for an adapter
+    std::filesystem::path path;
+    std::string status;          ///< running, succeeded, failed, cancelled
+    std::string verificationJson = "{}";
+    std::optional<double> maxAbsLogitDiff;
+    std::string errorMessage;
+    std::int64_t createdAtMs = 0;
+    std::optional<std::int64_t> finishedAtMs;
+};
+
+/// A notable moment of a run: oom, nan, stop, resume, interrupted.
+struct RunEvent {
+    std::string kind;
+    std::optional<std::int64_t> step;
+    std::string message;
+    std::int64_t createdAtMs = 0;
+};
+
 enum class StoreMode {
     Unknown,
     ReadWrite, ///< creates the file if needed, applies migrations, marks dead processes' runs
@@ -96,6 +129,16 @@ public:
     /// The points of one metric of a run in step order (empty when none). Returns: Storage on
     /// failure.
     Expected<std::vector<MetricPoint>> metrics(RunId id, std::string_view name) const;
+
+    /// The run's config flattened to dotted keys ("train.learning_rate") and JSON values, sorted
+    /// by key (what a config diff compares). Returns: Storage on failure.
+    Expected<std::vector<std::pair<std::string, std::string>>> params(RunId id) const;
+    /// Checkpoints of a run, oldest first.
+    Expected<std::vector<CheckpointInfo>> checkpoints(RunId id) const;
+    /// Exports written by or from a run, oldest first.
+    Expected<std::vector<ExportInfo>> exports(RunId id) const;
+    /// Notable events of a run, oldest first.
+    Expected<std::vector<RunEvent>> events(RunId id) const;
 
 private:
     struct Impl;

@@ -61,6 +61,18 @@ RunId JobContext::createRun(const storage::NewRun& run)
     return m_runId;
 }
 
+void JobContext::adoptRun(RunId id)
+{
+    storage::RunRepository(database()).reopenRun(id);
+    m_runId = id;
+    m_runLog.open(runDir() / "run.log", std::ios::app);
+}
+
+std::filesystem::path JobContext::runDir() const
+{
+    return m_runId == 0 ? std::filesystem::path() : runDirectory(m_databasePath, m_runId);
+}
+
 void JobContext::setTrainableParams(std::int64_t trainable, std::int64_t total)
 {
     storage::RunRepository(database()).setTrainableParams(m_runId, trainable, total);

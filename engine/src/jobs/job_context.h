@@ -43,7 +43,13 @@ public:
     /// Creates the run this job records: its row (status running), its folder with a copy of the
     /// config and its log file. A job creates at most one run.
     RunId createRun(const storage::NewRun& run);
+    /// Continues an existing run (resume): sets it running again in this process and opens its
+    /// log for appending.
+    void adoptRun(RunId id);
     [[nodiscard]] RunId runId() const { return m_runId; }
+    /// The folder of this job's run (empty before createRun/adoptRun).
+    [[nodiscard]] std::filesystem::path runDir() const;
+    [[nodiscard]] const std::filesystem::path& databasePath() const { return m_databasePath; }
     void setTrainableParams(std::int64_t trainable, std::int64_t total);
 
     /// Buffers a metric value; written to the store in batches and when the job ends.
@@ -54,6 +60,10 @@ public:
     void reportProgress(JobProgress progress);
     /// Sends a log line as a JobLog event and appends it to the run's log file.
     void log(LogLevel level, const std::string& message);
+
+    /// What the job produced, as JSON text; becomes JobResult::outputJson.
+    void setOutputJson(std::string json) { m_outputJson = std::move(json); }
+    [[nodiscard]] const std::string& outputJson() const { return m_outputJson; }
 
     /// Records how the job ended on its run (no-op without a run). Called by the job runner.
     void recordOutcome(const JobResult& result);
@@ -67,6 +77,7 @@ private:
     RunId m_runId = 0;
     std::ofstream m_runLog;
     std::vector<storage::MetricRow> m_pendingMetrics;
+    std::string m_outputJson = "{}";
     std::optional<std::chrono::steady_clock::time_point> m_lastProgressAt;
 };
 

@@ -133,6 +133,7 @@ void JobRunner::threadMain(std::stop_token threadStop)
         JobContext context(id, jobStop, m_sink, m_databasePath);
         JobResult result = runGuarded(job, context);
         result.runId = context.runId();
+        result.outputJson = context.outputJson();
         result.elapsedMs =
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - startedAt)
                 .count();

@@ -5,9 +5,12 @@
 #include <ftw/run_store.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace ftw::storage {
@@ -53,9 +56,32 @@ public:
     /// Returns how many were marked.
     int markInterruptedRuns();
 
+    /// Replaces the flattened parameters of a run (run_params), in one transaction.
+    void setParams(RunId id, std::span<const std::pair<std::string, std::string>> params);
+    /// Makes an ended run (interrupted, cancelled, failed) running again in this process.
+    void reopenRun(RunId id);
+    /// Removes metric values recorded after `step` (what a resumed run will record again).
+    void deleteMetricsAfter(RunId id, std::int64_t step);
+    /// Lowers best_eval_loss to `loss` when it is lower (or unset).
+    void updateBestEvalLoss(RunId id, double loss);
+    std::int64_t addCheckpoint(RunId id, std::int64_t step, const std::filesystem::path& path,
+                               std::int64_t sizeBytes);
+    void removeCheckpoint(std::int64_t checkpointId);
+    /// Inserts an export with status running; returns its id.
+    std::int64_t createExport(std::optional<RunId> runId, std::string_view kind,
+                              std::string_view dtype, const std::filesystem::path& path);
+    /// Records how an export ended: status, verification report and error.
+    void finishExport(std::int64_t exportId, std::string_view status,
+                      std::string_view verificationJson, std::optional<double> maxAbsLogitDiff,
+                      std::string_view errorMessage);
+
     [[nodiscard]] std::vector<RunSummary> listRuns();
     [[nodiscard]] std::optional<RunDetail> findRun(RunId id);
     [[nodiscard]] std::vector<MetricPoint> metrics(RunId id, std::string_view name);
+    [[nodiscard]] std::vector<std::pair<std::string, std::string>> params(RunId id);
+    [[nodiscard]] std::vector<CheckpointInfo> checkpoints(RunId id);
+    [[nodiscard]] std::vector<ExportInfo> exports(RunId id);
+    [[nodiscard]] std::vector<RunEvent> events(RunId id);
 
 private:
     Database& m_db;

@@ -98,6 +98,26 @@ Expected<std::vector<MetricPoint>> RunStore::metrics(RunId id, std::string_view 
     return core::captureErrors([&] { return m_impl->runs.metrics(id, name); });
 }
 
+Expected<std::vector<std::pair<std::string, std::string>>> RunStore::params(RunId id) const
+{
+    return core::captureErrors([&] { return m_impl->runs.params(id); });
+}
+
+Expected<std::vector<CheckpointInfo>> RunStore::checkpoints(RunId id) const
+{
+    return core::captureErrors([&] { return m_impl->runs.checkpoints(id); });
+}
+
+Expected<std::vector<ExportInfo>> RunStore::exports(RunId id) const
+{
+    return core::captureErrors([&] { return m_impl->runs.exports(id); });
+}
+
+Expected<std::vector<RunEvent>> RunStore::events(RunId id) const
+{
+    return core::captureErrors([&] { return m_impl->runs.events(id); });
+}
+
 std::filesystem::path resolveDatabasePath(const std::filesystem::path& explicitPath)
 {
     if (!explicitPath.empty()) {

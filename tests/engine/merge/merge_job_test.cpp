@@ -1,0 +1,2 @@
+// SPDX-License-Identifier: MIT
+// TODO(helper): merge/export job tests (#5)
