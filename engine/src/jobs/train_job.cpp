@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: MIT
 #include "train_job.h"
 
-#include "core/check.h"
+#include "train/trainer.h"
 
 namespace ftw::jobs {
 
 Job makeTrainJob(const TrainSpec& spec)
 {
-    return Job{JobKind::Train, spec.runName, [](JobContext&) {
-                   throw Error(ErrorCode::Internal, "not built yet");
+    const std::string name =
+        spec.resumeRunId > 0 ? "resume run " + std::to_string(spec.resumeRunId) : spec.runName;
+    return Job{JobKind::Train, name, [spec](JobContext& ctx) {
+                   train::Trainer trainer(spec, ctx);
+                   trainer.run();
                }};
 }
 

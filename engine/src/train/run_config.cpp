@@ -152,9 +152,10 @@ void readAdapter(ObjectReader& r, AdapterConfig& a, const std::string& source)
     std::string method(adapterMethodName(a.method));
     r.read("method", method);
     const std::optional<AdapterMethod> parsed = parseAdapterMethod(method);
-    FTW_CHECK(parsed, ErrorCode::InvalidConfig,
-              source + ": '" + r.path("method") + "' is '" + method +
-                  "'; expected lora, pissa, olora, lora-ga, dora, vera, bone, bat, adalora or full");
+    FTW_CHECK(
+        parsed, ErrorCode::InvalidConfig,
+        source + ": '" + r.path("method") + "' is '" + method +
+            "'; expected lora, pissa, olora, lora-ga, dora, vera, bone, bat, adalora or full");
     a.method = *parsed;
     r.read("r", a.r);
     r.read("lora_alpha", a.alpha);
@@ -320,10 +321,8 @@ Expected<TrainSpec> parseRunConfig(std::string_view jsonText, const std::string&
 std::string runConfigJson(const TrainSpec& spec)
 {
     const json root = {
-        {"name", spec.runName},
-        {"model", spec.modelDir.string()},
-        {"data", dataJson(spec.data)},
-        {"adapter", adapterJson(spec.adapter)},
+        {"name", spec.runName},           {"model", spec.modelDir.string()},
+        {"data", dataJson(spec.data)},    {"adapter", adapterJson(spec.adapter)},
         {"train", trainJson(spec.train)},
     };
     return root.dump(2);
@@ -347,8 +346,8 @@ Status validateTrainSpec(const TrainSpec& spec)
                 "above 0 when max_steps is 0");
         require(t.batchSize >= 1 && t.batchSize <= 65'536, "train.batch_size",
                 "between 1 and 65536");
-        require(t.gradAccumulation >= 1 && t.gradAccumulation <= 65'536,
-                "train.grad_accumulation", "between 1 and 65536");
+        require(t.gradAccumulation >= 1 && t.gradAccumulation <= 65'536, "train.grad_accumulation",
+                "between 1 and 65536");
         require(t.learningRate > 0.0 && t.learningRate < 10.0, "train.learning_rate",
                 "above 0 and below 10");
         require(t.weightDecay >= 0.0, "train.weight_decay", "0 or more");
@@ -372,7 +371,8 @@ Status validateTrainSpec(const TrainSpec& spec)
         require(t.logEverySteps >= 1, "train.log_every", "1 or more");
         AdapterConfig adapter = spec.adapter;
         if (adapter.method == AdapterMethod::AdaLora && adapter.totalStep == 0) {
-            adapter.totalStep = std::max<std::int64_t>(t.maxSteps, adapter.tinit + adapter.tfinal + 1);
+            adapter.totalStep =
+                std::max<std::int64_t>(t.maxSteps, adapter.tinit + adapter.tfinal + 1);
         }
         try {
             validateAdapterConfig(adapter);

@@ -1,0 +1,549 @@
+// SPDX-License-Identifier: MIT
+#include "trainer.h"
+
+#include "schedule.h"
+
+#include "adapters/peft_files.h"
+#include "core/autocast.h"
+#include "core/check.h"
+#include "core/device.h"
+#include "model/projections.h"
+#include "storage/run_repository.h"
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/utils.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+namespace ftw::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr double kInitialLossScale = 65536.0;
+constexpr std::int64_t kLossScaleGrowthInterval = 2000;
+
+/// The config flattened to dotted keys with JSON values, for config diffs.
+void flatten(const nlohmann::json& json, const std::string& prefix,
+             std::vector<std::pair<std::string, std::string>>& out)
+{
+    if (json.is_object() && !json.empty()) {
+        for (const auto& [key, value] : json.items()) {
+            flatten(value, prefix.empty() ? key : prefix + "." + key, out);
+        }
+        return;
+    }
+    out.emplace_back(prefix, json.dump());
+}
+
+bool isNoDecay(const std::string& name, const at::Tensor& tensor)
+{
+    return name.ends_with("bias") || name.find("norm") != std::string::npos ||
+           name.find("ln_") != std::string::npos || tensor.dim() < 2;
+}
+
+std::string checkpointName(std::int64_t step)
+{
+    std::array<char, 32> name{};
+    std::snprintf(name.data(), name.size(), "step-%08lld", static_cast<long long>(step));
+    return name.data();
+}
+
+} // namespace
+
+EvalLoss evaluateLoss(nn::DecoderImpl& decoder, const std::vector<data::TokenizedExample>& examples,
+                      std::int64_t batchSize, std::int64_t padId, const c10::Device& device,
+                      c10::ScalarType computeDtype, const jobs::JobContext* ctx)
+{
+    const bool wasTraining = decoder.is_training();
+    decoder.eval();
+    at::NoGradGuard noGrad;
+    const core::AutocastGuard autocast(device, computeDtype);
+    double lossSum = 0.0;
+    EvalLoss result;
+    for (std::size_t first = 0; first < examples.size();
+         first += static_cast<std::size_t>(batchSize)) {
+        if (ctx != nullptr) {
+            ctx->throwIfCancelled();
+        }
+        std::vector<const data::TokenizedExample*> items;
+        for (std::size_t i = first;
+             i < std::min(examples.size(), first + static_cast<std::size_t>(batchSize)); ++i) {
+            items.push_back(&examples[i]);
+        }
+        const Batch batch = collate(items, padId);
+        const at::Tensor logits = decoder.forward(batch.inputIds.to(device));
+        lossSum += sumCrossEntropy(logits, batch.labels.to(device)).item<double>();
+        result.tokens += batch.trainedTokens;
+    }
+    if (wasTraining) {
+        decoder.train();
+    }
+    result.loss = result.tokens > 0 ? lossSum / static_cast<double>(result.tokens)
+                                    : std::numeric_limits<double>::quiet_NaN();
+    result.perplexity = std::exp(result.loss);
+    return result;
+}
+
+Trainer::Trainer(TrainSpec spec, jobs::JobContext& ctx) : m_spec(std::move(spec)), m_ctx(ctx)
+{
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::run()
+{
+    setUp();
+    try {
+        loop();
+    } catch (const c10::OutOfMemoryError& e) {
+        core::releaseCachedDeviceMemory();
+        storage::RunRepository(m_ctx.database())
+            .appendEvent(m_ctx.runId(), "oom", m_state.step, e.what_without_backtrace());
+        throw Error(ErrorCode::OutOfMemory, oomMessage(), e.what_without_backtrace());
+    } catch (const std::bad_alloc&) {
+        storage::RunRepository(m_ctx.database())
+            .appendEvent(m_ctx.runId(), "oom", m_state.step, "host memory");
+        throw Error(ErrorCode::OutOfMemory, oomMessage());
+    }
+    finish();
+}
+
+void Trainer::setUp()
+{
+    if (m_spec.resumeRunId > 0) {
+        loadResumePoint();
+    }
+    if (const Status valid = validateTrainSpec(m_spec); !valid) {
+        throw Error(valid.error().code, valid.error().message);
+    }
+    const TrainConfig& t = m_spec.train;
+    // TODO(engine): activation checkpointing of the decoder blocks (#5, #9).
+    FTW_CHECK(!t.isGradientCheckpointing, ErrorCode::InvalidConfig,
+              "train.gradient_checkpointing is not available in this build yet; turn it off");
+    m_device = core::resolveDevice(t.device);
+    m_computeDtype = core::resolvePrecision(t.precision, m_device);
+    m_spec.adapter.seed = t.seed;
+    torch::manual_seed(t.seed);
+
+    const std::filesystem::path tokenizerFile = m_spec.modelDir / "tokenizer.json";
+    FTW_CHECK(std::filesystem::exists(tokenizerFile), ErrorCode::NotFound,
+              "'" + m_spec.modelDir.string() + "' has no tokenizer.json to read the dataset with");
+    const data::Tokenizer tokenizer = data::Tokenizer::fromFile(tokenizerFile);
+    m_model = model::loadModel(m_spec.modelDir);
+    m_dataset = encodeDataset(m_spec.data, m_spec.modelDir, tokenizer, m_model.config.eosTokenIds);
+    m_split = splitExamples(m_dataset, m_spec.data, t.seed);
+
+    const auto trainCount = static_cast<std::int64_t>(m_split.train.size());
+    m_microPerEpoch = (trainCount + t.batchSize - 1) / t.batchSize;
+    m_totalSteps =
+        t.maxSteps > 0
+            ? t.maxSteps
+            : std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(
+                                            t.epochs * static_cast<double>(m_microPerEpoch) /
+                                            static_cast<double>(t.gradAccumulation))));
+    m_warmupSteps = t.warmupSteps > 0 ? t.warmupSteps
+                                      : static_cast<std::int64_t>(std::ceil(
+                                            t.warmupRatio * static_cast<double>(m_totalSteps)));
+    if (m_spec.adapter.method == AdapterMethod::AdaLora && m_spec.adapter.totalStep == 0) {
+        m_spec.adapter.totalStep = m_totalSteps;
+    }
+    m_configJson = runConfigJson(m_spec);
+    createOrAdoptRun();
+
+    adapters::AttachOptions attach;
+    std::int64_t gradientBatch = 0;
+    attach.backwardOnNextBatch = [this, &gradientBatch](nn::DecoderImpl& decoder) {
+        const Batch batch = microBatch(gradientBatch++);
+        const at::Tensor logits = decoder.forward(batch.inputIds);
+        (sumCrossEntropy(logits, batch.labels) /
+         static_cast<double>(std::max<std::int64_t>(1, batch.trainedTokens)))
+            .backward();
+    };
+    m_adapters.emplace(adapters::AdapterSet::attach(*m_model.decoder, m_spec.adapter, attach));
+    m_model.decoder->to(m_device);
+    m_adapters->to(m_device);
+    m_trainable = m_adapters->trainableParameters();
+    buildOptimizer();
+    m_ctx.setTrainableParams(m_adapters->trainableCount(),
+                             model::modelParameterCount(m_model.config));
+    m_ctx.log(LogLevel::Info, "training " + std::string(adapterMethodName(m_spec.adapter.method)) +
+                                  " on " + m_spec.modelDir.filename().string() + ": " +
+                                  std::to_string(m_split.train.size()) + " training and " +
+                                  std::to_string(m_split.validation.size()) +
+                                  " validation examples, " + std::to_string(m_totalSteps) +
+                                  " steps, " + std::to_string(m_adapters->trainableCount()) +
+                                  " trainable parameters, on " + m_device.str());
+
+    if (m_resumeCheckpoint) {
+        NamedTensors extra;
+        m_state = loadCheckpoint(*m_resumeCheckpoint, m_trainable, extra, *m_optimizer);
+        restoreRandomState(extra, m_device);
+        m_lastCheckpointStep = m_state.step;
+        storage::RunRepository repo(m_ctx.database());
+        repo.deleteMetricsAfter(m_ctx.runId(), m_state.step);
+        repo.appendEvent(m_ctx.runId(), "resume", m_state.step,
+                         "resumed from " + m_resumeCheckpoint->filename().string());
+        m_ctx.log(LogLevel::Info, "resumed at step " + std::to_string(m_state.step) + " of " +
+                                      std::to_string(m_totalSteps));
+    }
+    if (m_computeDtype == c10::ScalarType::Half && m_state.lossScale == 0.0) {
+        m_state.lossScale = kInitialLossScale;
+    }
+    m_model.decoder->train();
+}
+
+void Trainer::loadResumePoint()
+{
+    const RunId id = m_spec.resumeRunId;
+    storage::RunRepository repo(m_ctx.database());
+    const std::optional<RunDetail> run = repo.findRun(id);
+    FTW_CHECK(run, ErrorCode::NotFound, "no run with id " + std::to_string(id) + " to resume");
+    FTW_CHECK(run->summary.kind == "train", ErrorCode::InvalidArgument,
+              "run " + std::to_string(id) + " is a " + run->summary.kind +
+                  " run; only training runs can be resumed");
+    FTW_CHECK(run->summary.status != RunStatus::Succeeded, ErrorCode::InvalidArgument,
+              "run " + std::to_string(id) + " has finished; there is nothing to resume");
+    FTW_CHECK(run->summary.status != RunStatus::Running && run->summary.status != RunStatus::Queued,
+              ErrorCode::InvalidArgument,
+              "run " + std::to_string(id) + " is still running in another process; stop it first");
+    const std::vector<CheckpointInfo> checkpoints = repo.checkpoints(id);
+    FTW_CHECK(!checkpoints.empty(), ErrorCode::NotFound,
+              "run " + std::to_string(id) +
+                  " has no checkpoint to resume from; start it again "
+                  "with `ftw train --config " +
+                  (run->runDir / "config.json").string() + "`");
+    Expected<TrainSpec> stored =
+        parseRunConfig(run->configJson, "the config of run " + std::to_string(id));
+    if (!stored) {
+        throw Error(stored.error().code, stored.error().message);
+    }
+    TrainSpec spec = std::move(*stored);
+    spec.resumeRunId = id;
+    m_spec = std::move(spec);
+    m_resumeCheckpoint = checkpoints.back().path;
+}
+
+void Trainer::createOrAdoptRun()
+{
+    if (m_spec.resumeRunId > 0) {
+        m_ctx.adoptRun(m_spec.resumeRunId);
+        return;
+    }
+    m_ctx.createRun(storage::NewRun{
+        .name = m_spec.runName,
+        .kind = std::string(jobKindName(JobKind::Train)),
+        .method = std::string(adapterMethodName(m_spec.adapter.method)),
+        .model = m_spec.modelDir.string(),
+        .dataset = m_spec.data.path.string(),
+        .configJson = m_configJson,
+        .seed = static_cast<std::int64_t>(m_spec.train.seed),
+    });
+    std::vector<std::pair<std::string, std::string>> params;
+    flatten(nlohmann::json::parse(m_configJson), "", params);
+    storage::RunRepository(m_ctx.database()).setParams(m_ctx.runId(), params);
+}
+
+void Trainer::buildOptimizer()
+{
+    const TrainConfig& t = m_spec.train;
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    auto addGroup = [&](std::vector<at::Tensor> tensors, double lr, double decay) {
+        if (tensors.empty()) {
+            return;
+        }
+        auto options = std::make_unique<torch::optim::AdamWOptions>(lr);
+        options->betas({t.adamBeta1, t.adamBeta2}).eps(t.adamEpsilon).weight_decay(decay);
+        groups.emplace_back(std::move(tensors), std::move(options));
+        m_groupBaseRates.push_back(lr);
+    };
+    if (m_spec.adapter.loraPlusRatio > 0.0) {
+        for (adapters::ParameterGroup& g : adapters::loraPlusGroups(
+                 *m_adapters, t.learningRate, m_spec.adapter.loraPlusRatio, t.weightDecay)) {
+            addGroup(std::move(g.parameters), g.learningRate, g.weightDecay);
+        }
+    } else {
+        std::vector<at::Tensor> decay;
+        std::vector<at::Tensor> noDecay;
+        for (const auto& [name, tensor] : m_trainable) {
+            (isNoDecay(name, tensor) ? noDecay : decay).push_back(tensor);
+        }
+        addGroup(std::move(decay), t.learningRate, t.weightDecay);
+        addGroup(std::move(noDecay), t.learningRate, 0.0);
+    }
+    FTW_CHECK(!groups.empty(), ErrorCode::InvalidConfig,
+              "the adapter config selects nothing to train; check adapter.target_modules");
+    m_optimizer = std::make_unique<torch::optim::AdamW>(std::move(groups));
+}
+
+Batch Trainer::microBatch(std::int64_t index) const
+{
+    const std::int64_t epoch = index / m_microPerEpoch;
+    const std::int64_t position = index % m_microPerEpoch;
+    const std::vector<std::size_t> order =
+        epochOrder(m_split.train.size(), m_spec.train.seed, epoch);
+    std::vector<const data::TokenizedExample*> items;
+    const auto begin = static_cast<std::size_t>(position * m_spec.train.batchSize);
+    const std::size_t end =
+        std::min(order.size(), begin + static_cast<std::size_t>(m_spec.train.batchSize));
+    for (std::size_t i = begin; i < end; ++i) {
+        items.push_back(&m_split.train[order[i]]);
+    }
+    return collate(items, m_dataset.padId);
+}
+
+Trainer::StepOutcome Trainer::trainStep()
+{
+    const TrainConfig& t = m_spec.train;
+    const double factor =
+        learningRateFactor(t.lrScheduler, m_state.step, m_totalSteps, m_warmupSteps);
+    for (std::size_t i = 0; i < m_optimizer->param_groups().size(); ++i) {
+        static_cast<torch::optim::AdamWOptions&>(m_optimizer->param_groups()[i].options())
+            .lr(m_groupBaseRates[i] * factor);
+    }
+    for (auto& [name, tensor] : m_trainable) {
+        tensor.mutable_grad() = at::Tensor();
+    }
+
+    std::vector<Batch> batches;
+    std::int64_t trained = 0;
+    StepOutcome outcome;
+    for (std::int64_t j = 0; j < t.gradAccumulation; ++j) {
+        batches.push_back(microBatch(m_state.microBatches + j));
+        trained += batches.back().trainedTokens;
+        outcome.tokens += batches.back().tokens;
+    }
+    const double denominator = static_cast<double>(std::max<std::int64_t>(1, trained));
+    const bool isScaled = m_state.lossScale > 0.0;
+    at::Tensor lossSum = at::zeros({}, at::TensorOptions().device(m_device));
+    for (const Batch& batch : batches) {
+        at::Tensor loss;
+        {
+            const core::AutocastGuard autocast(m_device, m_computeDtype);
+            const at::Tensor logits = m_model.decoder->forward(batch.inputIds.to(m_device));
+            loss = sumCrossEntropy(logits, batch.labels.to(m_device)) / denominator;
+        }
+        if (adapters::AdaLoraAllocator* allocator = m_adapters->allocator()) {
+            loss =
+                loss + allocator->orthogonalRegularizer() / static_cast<double>(t.gradAccumulation);
+        }
+        (isScaled ? loss * m_state.lossScale : loss).backward();
+        lossSum += loss.detach();
+    }
+    outcome.loss = lossSum.item<double>();
+    if (!std::isfinite(outcome.loss)) {
+        const std::string message =
+            "the training loss became " +
+            std::string(std::isnan(outcome.loss) ? "NaN" : "infinite") + " at step " +
+            std::to_string(m_state.step + 1) + "; lower train.learning_rate (now " +
+            std::to_string(t.learningRate) + "), keep train.max_grad_norm above 0" +
+            (m_computeDtype == c10::ScalarType::Half ? ", or use bf16 or fp32 instead of fp16"
+                                                     : "");
+        storage::RunRepository(m_ctx.database())
+            .appendEvent(m_ctx.runId(), "nan", m_state.step + 1, message);
+        throw Error(ErrorCode::InvalidConfig, message);
+    }
+
+    std::vector<at::Tensor> parameters;
+    for (const auto& [name, tensor] : m_trainable) {
+        if (tensor.grad().defined()) {
+            if (isScaled) {
+                tensor.mutable_grad().div_(m_state.lossScale);
+            }
+            parameters.push_back(tensor);
+        }
+    }
+    const double maxNorm =
+        t.maxGradNorm > 0.0 ? t.maxGradNorm : std::numeric_limits<double>::infinity();
+    outcome.gradNorm =
+        parameters.empty() ? 0.0 : torch::nn::utils::clip_grad_norm_(parameters, maxNorm);
+    if (isScaled && !std::isfinite(outcome.gradNorm)) {
+        m_state.lossScale /= 2.0; // fp16 overflow: skip this update with a smaller scale
+        m_state.goodSteps = 0;
+        outcome.isSkipped = true;
+    } else {
+        m_optimizer->step();
+        if (adapters::AdaLoraAllocator* allocator = m_adapters->allocator()) {
+            allocator->updateAndAllocate(m_state.step);
+        }
+        if (isScaled && ++m_state.goodSteps >= kLossScaleGrowthInterval) {
+            m_state.lossScale *= 2.0;
+            m_state.goodSteps = 0;
+        }
+    }
+    m_state.step += 1;
+    m_state.microBatches += t.gradAccumulation;
+    m_state.tokensSeen += outcome.tokens;
+    return outcome;
+}
+
+void Trainer::loop()
+{
+    const TrainConfig& t = m_spec.train;
+    const std::int64_t elapsedBefore = m_state.elapsedMs;
+    const auto startedAt = Clock::now();
+    const std::int64_t firstStep = m_state.step;
+    while (m_state.step < m_totalSteps) {
+        if (m_ctx.isCancelRequested()) {
+            if (m_state.step > 0 && m_state.step != m_lastCheckpointStep) {
+                saveCheckpointNow();
+            }
+            m_ctx.throwIfCancelled();
+        }
+        const auto stepStarted = Clock::now();
+        const StepOutcome outcome = trainStep();
+        const double stepSeconds =
+            std::chrono::duration<double>(Clock::now() - stepStarted).count();
+        const double sinceStart = std::chrono::duration<double>(Clock::now() - startedAt).count();
+        m_state.elapsedMs = elapsedBefore + static_cast<std::int64_t>(sinceStart * 1000.0);
+        const double learningRate =
+            m_groupBaseRates.front() *
+            learningRateFactor(t.lrScheduler, m_state.step - 1, m_totalSteps, m_warmupSteps);
+        const double tokensPerSecond =
+            stepSeconds > 0.0 ? static_cast<double>(outcome.tokens) / stepSeconds : 0.0;
+        if (m_state.step % t.logEverySteps == 0 || m_state.step == m_totalSteps) {
+            recordStepMetrics(outcome, learningRate, tokensPerSecond);
+        }
+        JobProgress progress;
+        progress.step = m_state.step;
+        progress.totalSteps = m_totalSteps;
+        progress.epoch =
+            static_cast<double>(m_state.microBatches) / static_cast<double>(m_microPerEpoch);
+        progress.loss = outcome.loss;
+        progress.learningRate = learningRate;
+        progress.gradNorm = outcome.gradNorm;
+        progress.tokensPerSecond = tokensPerSecond;
+        progress.etaSeconds = sinceStart / static_cast<double>(m_state.step - firstStep) *
+                              static_cast<double>(m_totalSteps - m_state.step);
+        m_ctx.reportProgress(progress);
+        if (m_state.step < m_totalSteps) {
+            if (t.evalEverySteps > 0 && m_state.step % t.evalEverySteps == 0 &&
+                !m_split.validation.empty()) {
+                evaluate();
+            }
+            if (t.saveEverySteps > 0 && m_state.step % t.saveEverySteps == 0) {
+                saveCheckpointNow();
+            }
+        }
+    }
+}
+
+void Trainer::recordStepMetrics(const StepOutcome& outcome, double learningRate,
+                                double tokensPerSecond)
+{
+    const MetricPoint point{m_state.step,
+                            static_cast<double>(m_state.microBatches) /
+                                static_cast<double>(m_microPerEpoch),
+                            m_state.tokensSeen, m_state.elapsedMs, 0.0};
+    auto record = [&](const char* name, double value) {
+        MetricPoint p = point;
+        p.value = value;
+        m_ctx.recordMetric(name, p);
+    };
+    record("train/loss", outcome.loss);
+    record("train/learning_rate", learningRate);
+    record("train/grad_norm", outcome.gradNorm);
+    record("train/tokens_per_second", tokensPerSecond);
+    if (m_state.lossScale > 0.0) {
+        record("train/loss_scale", m_state.lossScale);
+    }
+}
+
+void Trainer::evaluate()
+{
+    const EvalLoss result =
+        evaluateLoss(*m_model.decoder, m_split.validation, m_spec.train.batchSize, m_dataset.padId,
+                     m_device, m_computeDtype, &m_ctx);
+    const MetricPoint point{m_state.step,
+                            static_cast<double>(m_state.microBatches) /
+                                static_cast<double>(m_microPerEpoch),
+                            m_state.tokensSeen, m_state.elapsedMs, result.loss};
+    m_ctx.recordMetric("eval/loss", point);
+    MetricPoint perplexity = point;
+    perplexity.value = result.perplexity;
+    m_ctx.recordMetric("eval/perplexity", perplexity);
+    m_ctx.flushMetrics();
+    storage::RunRepository(m_ctx.database()).updateBestEvalLoss(m_ctx.runId(), result.loss);
+    m_ctx.log(LogLevel::Info, "step " + std::to_string(m_state.step) + ": eval loss " +
+                                  std::to_string(result.loss) + ", perplexity " +
+                                  std::to_string(result.perplexity));
+}
+
+void Trainer::saveCheckpointNow()
+{
+    m_ctx.flushMetrics();
+    const std::filesystem::path folder = m_ctx.runDir() / "checkpoints";
+    std::filesystem::create_directories(folder);
+    const std::filesystem::path dir = folder / checkpointName(m_state.step);
+    const std::int64_t size = saveCheckpoint(dir, m_state, m_trainable, randomState(m_device),
+                                             *m_optimizer, m_configJson);
+    storage::RunRepository repo(m_ctx.database());
+    repo.addCheckpoint(m_ctx.runId(), m_state.step, dir, size);
+    m_lastCheckpointStep = m_state.step;
+    std::vector<CheckpointInfo> all = repo.checkpoints(m_ctx.runId());
+    const auto keep = static_cast<std::size_t>(m_spec.train.keepCheckpoints);
+    for (std::size_t i = 0; i + keep < all.size(); ++i) {
+        std::error_code ec;
+        std::filesystem::remove_all(all[i].path, ec);
+        repo.removeCheckpoint(all[i].id);
+    }
+    m_ctx.log(LogLevel::Info,
+              "checkpoint at step " + std::to_string(m_state.step) + ": " + dir.string());
+}
+
+void Trainer::finish()
+{
+    std::optional<EvalLoss> finalEval;
+    if (!m_split.validation.empty()) {
+        evaluate();
+        finalEval = evaluateLoss(*m_model.decoder, m_split.validation, m_spec.train.batchSize,
+                                 m_dataset.padId, m_device, m_computeDtype, &m_ctx);
+    }
+    if (m_lastCheckpointStep != m_state.step) {
+        saveCheckpointNow();
+    }
+    nlohmann::json output = {
+        {"run_id", m_ctx.runId()},
+        {"steps", m_state.step},
+        {"trainable_params", m_adapters->trainableCount()},
+        {"tokens_seen", m_state.tokensSeen},
+    };
+    if (finalEval) {
+        output["eval_loss"] = finalEval->loss;
+        output["eval_perplexity"] = finalEval->perplexity;
+    }
+    if (m_spec.adapter.method != AdapterMethod::Full) {
+        const std::filesystem::path adapterDir = m_ctx.runDir() / "adapter";
+        adapters::SaveOptions options;
+        options.baseModelName = m_spec.modelDir.string();
+        adapters::saveAdapter(*m_adapters, adapterDir, options);
+        output["adapter_dir"] = adapterDir.string();
+        m_ctx.log(LogLevel::Info, "adapter written to " + adapterDir.string());
+    }
+    m_ctx.setOutputJson(output.dump());
+}
+
+std::string Trainer::oomMessage() const
+{
+    const TrainConfig& t = m_spec.train;
+    std::string message = "the " + std::string(m_device.is_cuda() ? "device" : "host") +
+                          " ran out of memory at step " + std::to_string(m_state.step + 1) +
+                          "; lower train.batch_size (now " + std::to_string(t.batchSize) +
+                          ") and raise train.grad_accumulation to keep the same effective batch, "
+                          "or lower data.max_length (now " +
+                          std::to_string(m_spec.data.maxLength) + ")";
+    if (!t.isGradientCheckpointing) {
+        message += ", or turn on train.gradient_checkpointing";
+    }
+    if (m_device.is_cuda() && m_computeDtype == c10::ScalarType::Float) {
+        message += ", or train in bf16";
+    }
+    return message;
+}
+
+} // namespace ftw::train

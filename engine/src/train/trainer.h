@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "train_state.h"
+#include "training_data.h"
+
+#include "adapters/adapter_set.h"
+#include "jobs/job_context.h"
+#include "model/model_loader.h"
+
+#include <ftw/run_config.h>
+
+#include <c10/core/Device.h>
+#include <torch/optim/adamw.h>
+
+#include <memory>
+#include <optional>
+
+namespace ftw::train {
+
+/// Loss and perplexity over a set of examples.
+struct EvalLoss {
+    double loss = 0.0; ///< mean next-token cross-entropy over the trained tokens
+    double perplexity = 0.0;
+    std::int64_t tokens = 0; ///< trained tokens it covered
+};
+
+/// Mean next-token loss of `decoder` over `examples` in batches of `batchSize`, without gradients
+/// and in eval mode (restored after). Checks `ctx` for cancellation between batches when given.
+[[nodiscard]] EvalLoss evaluateLoss(nn::DecoderImpl& decoder,
+                                    const std::vector<data::TokenizedExample>& examples,
+                                    std::int64_t batchSize, std::int64_t padId,
+                                    const c10::Device& device, c10::ScalarType computeDtype,
+                                    const jobs::JobContext* ctx);
+
+/// One fine-tuning run on the engine thread: set-up, the loop of optimiser steps with periodic
+/// evaluation and checkpoints, and the adapter written at the end (adapter-methods.md and the
+/// spec's Jobs section). Linear by design: run() = setUp(), then trainStep() until done.
+class Trainer {
+public:
+    /// `spec.resumeRunId` > 0 continues that run from its newest checkpoint.
+    Trainer(TrainSpec spec, jobs::JobContext& ctx);
+    ~Trainer();
+    Trainer(const Trainer&) = delete;
+    Trainer& operator=(const Trainer&) = delete;
+
+    /// Runs to the end. Throws ftw::Cancelled after writing a checkpoint of the last finished
+    /// step when cancelled; Error{OutOfMemory} naming the settings to lower; Error{InvalidConfig}
+    /// when the loss becomes NaN or infinite.
+    void run();
+
+private:
+    struct StepOutcome {
+        double loss = 0.0;
+        double gradNorm = 0.0;
+        std::int64_t tokens = 0;
+        bool isSkipped = false; ///< fp16 overflow: the optimiser step was skipped
+    };
+
+    void setUp();
+    void loadResumePoint();
+    void createOrAdoptRun();
+    void buildOptimizer();
+    void loop();
+    StepOutcome trainStep();
+    void evaluate();
+    void saveCheckpointNow();
+    void finish();
+    [[nodiscard]] Batch microBatch(std::int64_t index) const;
+    [[nodiscard]] std::string oomMessage() const;
+    void recordStepMetrics(const StepOutcome& outcome, double learningRate, double tokensPerSecond);
+
+    TrainSpec m_spec;
+    jobs::JobContext& m_ctx;
+    std::string m_configJson;
+    c10::Device m_device{c10::kCPU};
+    c10::ScalarType m_computeDtype = c10::ScalarType::Float;
+    model::LoadedModel m_model;
+    EncodedDataset m_dataset;
+    TrainingSplit m_split;
+    std::optional<adapters::AdapterSet> m_adapters;
+    NamedTensors m_trainable;
+    std::vector<double> m_groupBaseRates;
+    std::unique_ptr<torch::optim::AdamW> m_optimizer;
+    std::int64_t m_totalSteps = 0;
+    std::int64_t m_microPerEpoch = 0;
+    std::int64_t m_warmupSteps = 0;
+    LoopState m_state;
+    std::int64_t m_lastCheckpointStep = -1;
+    std::optional<std::filesystem::path> m_resumeCheckpoint;
+};
+
+} // namespace ftw::train

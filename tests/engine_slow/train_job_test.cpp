@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: MIT
+// Multi-step training on tiny models through the real engine, store and files (label slow).
+#include "support/temp_dir.h"
+#include "support/train_fixture.h"
+
+#include "jobs/job_context.h"
+#include "train/trainer.h"
+
+#include <ftw/engine.h>
+#include <ftw/run_store.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <thread>
+
+namespace ftw {
+namespace {
+
+using model::ArchId;
+
+struct TrainResult {
+    JobResult job;
+    std::vector<MetricPoint> loss;
+};
+
+TrainResult runTraining(const std::filesystem::path& db, const TrainSpec& spec)
+{
+    auto engine = Engine::create(EngineOptions{db, 0});
+    EXPECT_TRUE(engine.hasValue());
+    const JobResult result = (*engine)->wait((*engine)->submit(spec).id);
+    auto store = RunStore::open(db, StoreMode::ReadOnly);
+    return TrainResult{result, *store->metrics(result.runId, "train/loss")};
+}
+
+struct OverfitCase {
+    ArchId arch;
+    AdapterMethod method;
+};
+
+class TrainOverfitTest : public ::testing::TestWithParam<OverfitCase> {};
+
+TEST_P(TrainOverfitTest, LossFallsWellBelowItsStartAndTheRunIsStored)
+{
+    const test::TempDir dir;
+    TrainSpec spec = test::tinyTrainSpec(dir, GetParam().arch, GetParam().method);
+    spec.train.saveEverySteps = 10;
+    if (GetParam().method == AdapterMethod::Vera) {
+        spec.adapter.r = 16;
+        spec.train.learningRate = 5e-2; // VeRA trains only scaling vectors
+    }
+    if (GetParam().method == AdapterMethod::Bone) {
+        spec.adapter.r = 16;
+    }
+    const TrainResult run = runTraining(dir / "ftw.db", spec);
+    ASSERT_EQ(run.job.status, JobStatus::Succeeded) << run.job.error.message;
+    ASSERT_EQ(run.loss.size(), 30U);
+    const double first = run.loss.front().value;
+    const double last = run.loss.back().value;
+    EXPECT_LT(last, 0.5 * first) << "first " << first << ", last " << last;
+    std::printf("loss %.3f -> %.3f\n", first, last);
+
+    auto store = RunStore::open(dir / "ftw.db", StoreMode::ReadOnly);
+    const RunDetail detail = *store->run(run.job.runId);
+    EXPECT_EQ(detail.summary.status, RunStatus::Succeeded);
+    EXPECT_EQ(detail.summary.kind, "train");
+    EXPECT_EQ(detail.summary.method, adapterMethodName(GetParam().method));
+    EXPECT_GT(detail.summary.trainableParams.value_or(0), 0);
+    const std::vector<CheckpointInfo> checkpoints = *store->checkpoints(run.job.runId);
+    ASSERT_EQ(checkpoints.size(), 2U); // keep_checkpoints = 2 of steps 10, 20, 30
+    EXPECT_EQ(checkpoints.back().step, 30);
+    EXPECT_TRUE(std::filesystem::exists(checkpoints.back().path / "trainable.safetensors"));
+    EXPECT_FALSE(std::filesystem::exists(detail.runDir / "checkpoints" / "step-00000010"));
+    EXPECT_TRUE(std::filesystem::exists(detail.runDir / "adapter" / "adapter_config.json"));
+    const auto params = *store->params(run.job.runId);
+    EXPECT_NE(std::find(params.begin(), params.end(),
+                        std::pair<std::string, std::string>{"train.learning_rate",
+                                                            nlohmann::json(spec.train.learningRate).dump()}),
+              params.end());
+}
+
+std::vector<OverfitCase> overfitCases()
+{
+    std::vector<OverfitCase> cases;
+    for (const ArchId arch :
+         {ArchId::Llama, ArchId::Mistral, ArchId::Qwen2, ArchId::Qwen3, ArchId::Gpt2}) {
+        for (const AdapterMethod method : {AdapterMethod::Lora, AdapterMethod::Dora,
+                                           AdapterMethod::Vera, AdapterMethod::Bone,
+                                           AdapterMethod::Pissa}) {
+            cases.push_back({arch, method});
+        }
+    }
+    return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(ArchAndMethod, TrainOverfitTest, ::testing::ValuesIn(overfitCases()),
+                         [](const ::testing::TestParamInfo<OverfitCase>& param) {
+                             std::string name = std::string(model::archName(param.param.arch)) +
+                                                "_" +
+                                                std::string(adapterMethodName(param.param.method));
+                             std::erase(name, '-');
+                             return name;
+                         });
+
+} // namespace
+} // namespace ftw
+
+namespace ftw {
+namespace {
+
+/// Trains `spec` on a JobContext whose stop is requested while the first step is reported, as
+/// Ctrl-C or the Stop button would; returns the run id.
+RunId trainUntilStoppedAfterFirstStep(const std::filesystem::path& db, const TrainSpec& spec)
+{
+    std::stop_source stop;
+    const jobs::EventSink sink = [&stop](const JobEvent& event) {
+        if (std::holds_alternative<JobProgress>(event)) {
+            stop.request_stop();
+        }
+    };
+    jobs::JobContext ctx(1, stop.get_token(), sink, db);
+    train::Trainer trainer(spec, ctx);
+    EXPECT_THROW(trainer.run(), Cancelled);
+    ctx.recordOutcome(JobResult{JobStatus::Cancelled, {}, ctx.runId(), 0.0});
+    return ctx.runId();
+}
+
+TEST(TrainResumeTest, AStoppedAndResumedRunReachesTheLossesOfAnUninterruptedOne)
+{
+    const test::TempDir dir;
+    TrainSpec spec = test::tinyTrainSpec(dir, model::ArchId::Llama, AdapterMethod::Lora);
+    spec.train.maxSteps = 8;
+    spec.train.batchSize = 3; // 8 examples: epochs end mid-batch and the order reshuffles
+    spec.train.gradAccumulation = 2;
+    spec.train.lrScheduler = "cosine";
+    spec.train.warmupSteps = 2;
+    spec.train.weightDecay = 0.01;
+    spec.adapter.dropout = 0.1; // dropout draws from the global generator: its state must resume
+    std::filesystem::create_directories(dir / "a");
+    std::filesystem::create_directories(dir / "b");
+
+    const TrainResult uninterrupted = runTraining(dir / "a" / "ftw.db", spec);
+    ASSERT_EQ(uninterrupted.job.status, JobStatus::Succeeded) << uninterrupted.job.error.message;
+
+    const RunId runId = trainUntilStoppedAfterFirstStep(dir / "b" / "ftw.db", spec);
+    {
+        auto store = RunStore::open(dir / "b" / "ftw.db", StoreMode::ReadOnly);
+        EXPECT_EQ(store->run(runId)->summary.status, RunStatus::Cancelled);
+        const std::vector<CheckpointInfo> checkpoints = *store->checkpoints(runId);
+        ASSERT_EQ(checkpoints.size(), 1U);
+        EXPECT_EQ(checkpoints.front().step, 1) << "the stop must take effect within one step";
+    }
+
+    TrainSpec resume;
+    resume.resumeRunId = runId;
+    const TrainResult resumed = runTraining(dir / "b" / "ftw.db", resume);
+    ASSERT_EQ(resumed.job.status, JobStatus::Succeeded) << resumed.job.error.message;
+    EXPECT_EQ(resumed.job.runId, runId);
+    ASSERT_EQ(resumed.loss.size(), uninterrupted.loss.size());
+    for (std::size_t i = 0; i < resumed.loss.size(); ++i) {
+        EXPECT_EQ(resumed.loss[i].step, uninterrupted.loss[i].step);
+        EXPECT_NEAR(resumed.loss[i].value, uninterrupted.loss[i].value, 1e-6) << "step " << i + 1;
+        EXPECT_EQ(resumed.loss[i].tokens, uninterrupted.loss[i].tokens);
+    }
+    auto store = RunStore::open(dir / "b" / "ftw.db", StoreMode::ReadOnly);
+    const std::vector<RunEvent> events = *store->events(runId);
+    ASSERT_EQ(events.size(), 2U);
+    EXPECT_EQ(events[0].kind, "stop");
+    EXPECT_EQ(events[1].kind, "resume");
+    EXPECT_EQ(events[1].step, 1);
+}
+
+TEST(TrainResumeTest, ResumingAFinishedRunIsRefused)
+{
+    const test::TempDir dir;
+    TrainSpec spec = test::tinyTrainSpec(dir, model::ArchId::Llama, AdapterMethod::Lora);
+    spec.train.maxSteps = 2;
+    const TrainResult done = runTraining(dir / "ftw.db", spec);
+    ASSERT_EQ(done.job.status, JobStatus::Succeeded);
+    TrainSpec resume;
+    resume.resumeRunId = done.job.runId;
+    const TrainResult again = runTraining(dir / "ftw.db", resume);
+    EXPECT_EQ(again.job.status, JobStatus::Failed);
+    EXPECT_NE(again.job.error.message.find("has finished"), std::string::npos)
+        << again.job.error.message;
+}
+
+class CancelObserver : public JobObserver {
+public:
+    void onEvent(const JobEvent& event) override
+    {
+        if (std::holds_alternative<JobProgress>(event)) {
+            hasProgress.store(true);
+        }
+    }
+    std::atomic<bool> hasProgress{false};
+};
+
+TEST(TrainCancelTest, CancellingARunningTrainingRecordsItCancelledWithACheckpointAndNoAdapter)
+{
+    const test::TempDir dir;
+    TrainSpec spec = test::tinyTrainSpec(dir, model::ArchId::Gpt2, AdapterMethod::Lora);
+    spec.train.maxSteps = 100'000;
+    auto engine = Engine::create(EngineOptions{dir / "ftw.db", 0});
+    ASSERT_TRUE(engine.hasValue());
+    CancelObserver observer;
+    const ObserverRegistration registration = (*engine)->addObserver(observer);
+    const JobHandle handle = (*engine)->submit(spec);
+    while (!observer.hasProgress.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_TRUE((*engine)->requestCancel(handle.id));
+    const JobResult result = (*engine)->wait(handle.id);
+    EXPECT_EQ(result.status, JobStatus::Cancelled);
+
+    auto store = RunStore::open(dir / "ftw.db", StoreMode::ReadOnly);
+    const RunDetail detail = *store->run(result.runId);
+    EXPECT_EQ(detail.summary.status, RunStatus::Cancelled);
+    const std::vector<MetricPoint> loss = *store->metrics(result.runId, "train/loss");
+    ASSERT_FALSE(loss.empty());
+    EXPECT_LT(loss.back().step, 100'000);
+    const std::vector<CheckpointInfo> checkpoints = *store->checkpoints(result.runId);
+    ASSERT_EQ(checkpoints.size(), 1U);
+    EXPECT_EQ(checkpoints.front().step, loss.back().step);
+    EXPECT_FALSE(std::filesystem::exists(detail.runDir / "adapter"));
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(detail.runDir)) {
+        EXPECT_EQ(entry.path().string().find(".partial"), std::string::npos) << entry.path();
+    }
+}
+
+} // namespace
+} // namespace ftw
