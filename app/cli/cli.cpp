@@ -40,6 +40,8 @@ struct Options {
     DatasetPreviewRequest preview;
     BudgetRequest budget;
     MergeSpec merge;
+    TrainCliOptions train;
+    std::vector<RunId> compareIds;
 };
 
 void addCommonOptions(CLI::App* command, Options& options)
@@ -91,6 +93,18 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     addCommonOptions(runsShow, options);
     runsShow->callback([&] {
         action = [&options](const CliContext& c) { return cli::runsShow(c, options.runId); };
+    });
+
+    CLI::App* runsCompare =
+        runs->add_subcommand("compare", "compare runs: config differences and final metrics");
+    runsCompare->add_option("RUN_ID", options.compareIds, "two or more run ids")
+        ->required()
+        ->expected(2, 100);
+    addCommonOptions(runsCompare, options);
+    runsCompare->callback([&] {
+        action = [&options](const CliContext& c) {
+            return cli::runsCompare(c, options.compareIds);
+        };
     });
 
     CLI::App* makeTiny = app.add_subcommand(
@@ -186,6 +200,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
 
     addBudgetCommand(app, options.budget, options.isJson, action);
     addMergeCommand(app, options.merge, options.isJson, action);
+    addTrainCommands(app, options.train, options.databasePath, options.isJson, action);
 
     CLI::App* demo = app.add_subcommand(
         "demo", "run a small demonstration job (fits a linear model) and record it as a run");

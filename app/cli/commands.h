@@ -11,7 +11,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -57,6 +59,56 @@ void addMergeCommand(CLI::App& app, MergeSpec& spec, bool& isJson,
                      std::function<int(const CliContext&)>& action);
 /// `ftw merge --model DIR --adapter DIR --out DIR [--dtype f32|f16|bf16] [--adapter-only]`
 int merge(const CliContext& ctx, const MergeSpec& spec);
+
+/// What `ftw train`, `ftw resume` and `ftw eval` were given. Unset options keep the value of the
+/// run config file (or the default).
+struct TrainCliOptions {
+    std::string configFile;
+    std::optional<std::string> name;
+    std::optional<std::string> model;
+    std::optional<std::string> data;
+    std::optional<std::string> format;
+    std::optional<std::int64_t> maxLength;
+    std::optional<double> validationRatio;
+    std::optional<std::string> method;
+    std::optional<std::int64_t> r;
+    std::optional<double> alpha;
+    std::optional<double> dropout;
+    std::optional<std::string> targets;
+    bool useRslora = false;
+    std::optional<double> loraPlusRatio;
+    std::optional<std::int64_t> steps;
+    std::optional<double> epochs;
+    std::optional<std::int64_t> batchSize;
+    std::optional<std::int64_t> gradAccumulation;
+    std::optional<double> learningRate;
+    std::optional<double> weightDecay;
+    std::optional<std::string> scheduler;
+    std::optional<std::int64_t> warmupSteps;
+    std::optional<double> maxGradNorm;
+    std::optional<std::uint64_t> seed;
+    std::optional<std::string> device;
+    std::optional<std::string> precision;
+    std::optional<std::int64_t> evalEvery;
+    std::optional<std::int64_t> saveEvery;
+    bool isPrintConfig = false;
+    RunId resumeRunId = 0;
+    EvalSpec eval;
+    std::string answer = "none";
+};
+
+/// Registers `ftw train`, `ftw resume` and `ftw eval` on `app`.
+void addTrainCommands(CLI::App& app, TrainCliOptions& options, std::string& databasePath,
+                      bool& isJson, std::function<int(const CliContext&)>& action);
+/// The TrainSpec of `ftw train`'s options over its --config file. Returns: the parse or validation
+/// error of the config, naming the field.
+[[nodiscard]] Expected<TrainSpec> trainSpecFromOptions(const TrainCliOptions& options);
+/// `ftw train (--config RUN.json | options)`
+int train(const CliContext& ctx, const TrainCliOptions& options);
+/// `ftw eval --model DIR [--adapter DIR] --data FILE ...`
+int evaluate(const CliContext& ctx, const TrainCliOptions& options);
+/// `ftw runs compare RUN_ID RUN_ID...`
+int runsCompare(const CliContext& ctx, const std::vector<RunId>& ids);
 
 /// `ftw demo`: runs the demonstration job with a progress bar; Ctrl-C cancels it (exit 3).
 int demo(const CliContext& ctx, const DemoJobSpec& spec);

@@ -12,9 +12,8 @@ void addMergeCommand(CLI::App& app, MergeSpec& spec, bool& isJson,
 {
     CLI::App* command = app.add_subcommand("merge", "merge an adapter into its base model");
     command->add_flag("--json", isJson, "print JSON");
-    command->callback([&] {
-        action = [&spec](const CliContext& c) { return cli::merge(c, spec); };
-    });
+    command->callback(
+        [&] { action = [&spec](const CliContext& c) { return cli::merge(c, spec); }; });
 }
 
 int merge(const CliContext& ctx, const MergeSpec& /*spec*/)

@@ -107,6 +107,31 @@ int runsShow(const CliContext& ctx, RunId id)
     if (s.error.isError()) {
         out << "  error:            " << s.error.message << '\n';
     }
+    if (auto checkpoints = store->checkpoints(id); checkpoints && !checkpoints->empty()) {
+        out << "  checkpoints:\n";
+        for (const CheckpointInfo& c : *checkpoints) {
+            out << "    step " << c.step << ": " << c.path.string() << '\n';
+        }
+    }
+    if (auto exports = store->exports(id); exports && !exports->empty()) {
+        out << "  exports:\n";
+        for (const ExportInfo& e : *exports) {
+            out << "    " << e.kind << (e.dtype.empty() ? "" : " " + e.dtype) << ", " << e.status
+                << ": " << e.path.string();
+            if (e.maxAbsLogitDiff) {
+                out << " (max |logit diff| " << formatFixed(*e.maxAbsLogitDiff, 6) << ")";
+            }
+            out << '\n';
+        }
+    }
+    if (auto events = store->events(id); events && !events->empty()) {
+        out << "  events:\n";
+        for (const RunEvent& e : *events) {
+            out << "    " << formatTimestamp(e.createdAtMs) << " " << e.kind
+                << (e.step ? " at step " + std::to_string(*e.step) : "") << ": " << e.message
+                << '\n';
+        }
+    }
     out << "  config:\n";
     const nlohmann::json config = nlohmann::json::parse(run->configJson, nullptr, false);
     out << (config.is_discarded() ? run->configJson : config.dump(2)) << '\n';

@@ -66,7 +66,7 @@ struct TrainSpec {
 enum class AnswerExtraction {
     None,      ///< no generation-based accuracy
     Gsm8k,     ///< the text after the last "####", commas removed
-    Regex,     ///< the first capture group (or the whole match) of `answerRegex`
+    Regex,     ///< the first match of `answerRegex` (lookarounds leave context out)
     FirstLine, ///< the first non-empty line
     Full,      ///< the whole text
 };

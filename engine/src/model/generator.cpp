@@ -52,7 +52,8 @@ Generation generate(nn::DecoderImpl& decoder, const std::vector<std::int64_t>& p
     std::uniform_real_distribution<double> uniform(0.0, 1.0);
     nn::KvCache cache;
     Generation result;
-    at::Tensor input = at::tensor(prompt, at::kLong).unsqueeze(0);
+    const c10::Device device = decoder.parameters().front().device();
+    at::Tensor input = at::tensor(prompt, at::kLong).unsqueeze(0).to(device);
     auto length = static_cast<std::int64_t>(prompt.size());
     while (static_cast<int>(result.tokens.size()) < options.maxNewTokens &&
            length < config.maxPositions && !(shouldStop && shouldStop())) {
@@ -74,7 +75,7 @@ Generation generate(nn::DecoderImpl& decoder, const std::vector<std::int64_t>& p
             result.isStoppedByToken = true;
             break;
         }
-        input = at::tensor({next}, at::kLong).unsqueeze(0);
+        input = at::tensor({next}, at::kLong).unsqueeze(0).to(device);
     }
     return result;
 }

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: MIT
+// `ftw train`, `ftw resume` and `ftw eval`.
+#include "cli.h"
+#include "commands.h"
+#include "format.h"
+#include "job_run.h"
+
+#include <CLI/CLI.hpp>
+
+#include <fstream>
+#include <sstream>
+
+namespace ftw::cli {
+namespace {
+
+std::vector<std::string> splitList(const std::string& text)
+{
+    std::vector<std::string> items;
+    std::stringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        if (!item.empty()) {
+            items.push_back(item);
+        }
+    }
+    return items;
+}
+
+template <typename T>
+void applyIf(const std::optional<T>& value, T& target)
+{
+    if (value) {
+        target = *value;
+    }
+}
+
+void printTrainResult(const CliContext& ctx, const JobResult& result)
+{
+    if (result.status != JobStatus::Succeeded) {
+        return;
+    }
+    const nlohmann::json output = nlohmann::json::parse(result.outputJson, nullptr, false);
+    ctx.out << "run " << result.runId << " finished in "
+            << formatDuration(static_cast<std::int64_t>(result.elapsedMs)) << ": "
+            << output.value("steps", 0) << " steps";
+    if (output.contains("eval_loss")) {
+        ctx.out << ", eval loss " << formatFixed(output["eval_loss"].get<double>(), 4)
+                << " (perplexity " << formatFixed(output["eval_perplexity"].get<double>(), 2)
+                << ")";
+    }
+    ctx.out << '\n';
+    if (output.contains("adapter_dir")) {
+        ctx.out << "adapter: " << output["adapter_dir"].get<std::string>() << '\n';
+    }
+    ctx.out << "see it with `ftw runs show " << result.runId << "`\n";
+}
+
+int runTrainJob(const CliContext& ctx, const TrainSpec& spec)
+{
+    const std::optional<JobResult> result = runJob(ctx, spec);
+    if (!result) {
+        return kExitFailure;
+    }
+    if (ctx.isJson) {
+        ctx.out << jobResultJson(*result).dump(2) << '\n';
+    } else {
+        printTrainResult(ctx, *result);
+    }
+    if (result->status == JobStatus::Cancelled) {
+        ctx.err << "ftw: a checkpoint was kept; continue with `ftw resume " << result->runId
+                << "`\n";
+    }
+    return exitCodeFor(ctx, *result);
+}
+
+} // namespace
+
+void addTrainCommands(CLI::App& app, TrainCliOptions& o, std::string& databasePath, bool& isJson,
+                      std::function<int(const CliContext&)>& action)
+{
+    CLI::App* train = app.add_subcommand(
+        "train", "fine-tune a model with an adapter (a JSON run config, options, or both)");
+    train->add_option("--config", o.configFile,
+                      "run config JSON (see README); options below override its values");
+    train->add_option("--name", o.name, "run name");
+    train->add_option("--model", o.model, "base model folder (Hugging Face layout)");
+    train->add_option("--data", o.data, "dataset: .jsonl, .json, .csv or .txt");
+    train->add_option("--format", o.format, "auto, text, alpaca, prompt-completion or chat");
+    train->add_option("--max-length", o.maxLength, "tokens per example")
+        ->check(CLI::Range(2, 1'000'000));
+    train->add_option("--validation-ratio", o.validationRatio, "share held out for eval")
+        ->check(CLI::Range(0.0, 0.9));
+    train->add_option("--method", o.method,
+                      "lora, pissa, olora, lora-ga, dora, vera, bone, bat, adalora, full");
+    train->add_option("--r", o.r, "rank (LoRA family, VeRA) or block size (Bone, Bat)");
+    train->add_option("--alpha", o.alpha, "LoRA alpha");
+    train->add_option("--dropout", o.dropout, "adapter dropout");
+    train->add_option("--targets", o.targets, "comma-separated target modules, or all-linear");
+    train->add_flag("--rslora", o.useRslora, "rank-stabilised LoRA scaling (alpha / sqrt(r))");
+    train->add_option("--loraplus-ratio", o.loraPlusRatio, "LoRA+ learning-rate ratio of B to A");
+    train->add_option("--steps", o.steps, "optimiser steps (0: use --epochs)");
+    train->add_option("--epochs", o.epochs, "passes over the training data");
+    train->add_option("--batch-size", o.batchSize, "examples per micro-batch");
+    train->add_option("--grad-accum", o.gradAccumulation, "micro-batches per optimiser step");
+    train->add_option("--lr", o.learningRate, "learning rate");
+    train->add_option("--weight-decay", o.weightDecay, "AdamW weight decay");
+    train->add_option("--scheduler", o.scheduler, "constant, linear or cosine");
+    train->add_option("--warmup-steps", o.warmupSteps, "linear warm-up steps");
+    train->add_option("--max-grad-norm", o.maxGradNorm, "gradient clipping (0: off)");
+    train->add_option("--seed", o.seed, "seed of data order, dropout and init");
+    train->add_option("--device", o.device, "auto, cpu, cuda or cuda:N");
+    train->add_option("--precision", o.precision, "auto, fp32, bf16 or fp16");
+    train->add_option("--eval-every", o.evalEvery, "evaluate every N steps (0: at the end)");
+    train->add_option("--save-every", o.saveEvery, "checkpoint every N steps (0: at the end)");
+    train->add_flag("--print-config", o.isPrintConfig,
+                    "print the run config these options make, and do not train");
+    train->add_option("--db", databasePath, "SQLite run store");
+    train->add_flag("--json", isJson, "print JSON instead of text");
+    train->callback([&] { action = [&o](const CliContext& c) { return cli::train(c, o); }; });
+
+    CLI::App* resume =
+        app.add_subcommand("resume", "continue a stopped or interrupted run from its checkpoint");
+    resume->add_option("RUN_ID", o.resumeRunId, "the run's id (see `ftw runs list`)")->required();
+    resume->add_option("--db", databasePath, "SQLite run store");
+    resume->add_flag("--json", isJson, "print JSON instead of text");
+    resume->callback([&] {
+        action = [&o](const CliContext& c) {
+            TrainSpec spec;
+            spec.resumeRunId = o.resumeRunId;
+            return runTrainJob(c, spec);
+        };
+    });
+
+    CLI::App* eval = app.add_subcommand(
+        "eval", "loss, perplexity and exact-match accuracy of a model (and adapter) on a dataset");
+    eval->add_option("--model", o.eval.modelDir, "base model folder")->required();
+    eval->add_option("--adapter", o.eval.adapterDir, "adapter folder in PEFT's layout");
+    eval->add_option("--data", o.eval.data.path, "dataset file")->required();
+    eval->add_option("--format", o.eval.data.format,
+                     "auto, text, alpaca, prompt-completion or chat")
+        ->capture_default_str();
+    eval->add_option("--max-length", o.eval.data.maxLength, "tokens per example")
+        ->capture_default_str();
+    eval->add_option("--split", o.eval.split,
+                     "all, or validation (the split a run with --seed holds out)")
+        ->capture_default_str();
+    eval->add_option("--validation-ratio", o.eval.data.validationRatio, "as in the run")
+        ->capture_default_str();
+    eval->add_option("--seed", o.eval.seed, "the run's seed, for --split validation")
+        ->capture_default_str();
+    eval->add_option("--answer", o.answer,
+                     "exact-match accuracy: none, gsm8k, regex, first-line or full")
+        ->capture_default_str();
+    eval->add_option("--answer-regex", o.eval.answerRegex, "the answer pattern for --answer regex");
+    eval->add_option("--max-new-tokens", o.eval.maxNewTokens, "generation length for accuracy")
+        ->capture_default_str();
+    eval->add_option("--limit", o.eval.accuracyLimit, "examples generated for accuracy (0: all)")
+        ->capture_default_str();
+    eval->add_option("--batch-size", o.eval.batchSize, "examples per batch")->capture_default_str();
+    eval->add_option("--device", o.eval.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+    eval->add_option("--db", databasePath, "SQLite run store");
+    eval->add_flag("--json", isJson, "print JSON instead of text");
+    eval->callback([&] { action = [&o](const CliContext& c) { return cli::evaluate(c, o); }; });
+}
+
+Expected<TrainSpec> trainSpecFromOptions(const TrainCliOptions& o)
+{
+    TrainSpec spec;
+    if (!o.configFile.empty()) {
+        std::ifstream in(o.configFile);
+        if (!in) {
+            return ErrorInfo{
+                ErrorCode::NotFound, "cannot read the run config '" + o.configFile + "'", {}};
+        }
+        std::stringstream text;
+        text << in.rdbuf();
+        Expected<TrainSpec> parsed = parseRunConfig(
+            text.str(), o.configFile, std::filesystem::path(o.configFile).parent_path());
+        if (!parsed) {
+            return parsed.error();
+        }
+        spec = std::move(*parsed);
+    }
+    applyIf(o.name, spec.runName);
+    if (o.model) {
+        spec.modelDir = *o.model;
+    }
+    if (o.data) {
+        spec.data.path = *o.data;
+    }
+    applyIf(o.format, spec.data.format);
+    applyIf(o.maxLength, spec.data.maxLength);
+    applyIf(o.validationRatio, spec.data.validationRatio);
+    if (o.method) {
+        const std::optional<AdapterMethod> method = parseAdapterMethod(*o.method);
+        if (!method) {
+            return ErrorInfo{ErrorCode::InvalidConfig,
+                             "unknown method '" + *o.method +
+                                 "'; expected lora, pissa, olora, lora-ga, dora, vera, bone, bat, "
+                                 "adalora or full",
+                             {}};
+        }
+        spec.adapter.method = *method;
+    }
+    applyIf(o.r, spec.adapter.r);
+    applyIf(o.alpha, spec.adapter.alpha);
+    applyIf(o.dropout, spec.adapter.dropout);
+    if (o.targets) {
+        spec.adapter.targetModules = splitList(*o.targets);
+    }
+    if (o.useRslora) {
+        spec.adapter.useRslora = true;
+    }
+    applyIf(o.loraPlusRatio, spec.adapter.loraPlusRatio);
+    applyIf(o.steps, spec.train.maxSteps);
+    applyIf(o.epochs, spec.train.epochs);
+    applyIf(o.batchSize, spec.train.batchSize);
+    applyIf(o.gradAccumulation, spec.train.gradAccumulation);
+    applyIf(o.learningRate, spec.train.learningRate);
+    applyIf(o.weightDecay, spec.train.weightDecay);
+    applyIf(o.scheduler, spec.train.lrScheduler);
+    applyIf(o.warmupSteps, spec.train.warmupSteps);
+    applyIf(o.maxGradNorm, spec.train.maxGradNorm);
+    applyIf(o.seed, spec.train.seed);
+    applyIf(o.device, spec.train.device);
+    applyIf(o.precision, spec.train.precision);
+    applyIf(o.evalEvery, spec.train.evalEverySteps);
+    applyIf(o.saveEvery, spec.train.saveEverySteps);
+    spec.adapter.seed = spec.train.seed;
+    if (const Status valid = validateTrainSpec(spec); !valid) {
+        return valid.error();
+    }
+    return spec;
+}
+
+int train(const CliContext& ctx, const TrainCliOptions& options)
+{
+    Expected<TrainSpec> spec = trainSpecFromOptions(options);
+    if (!spec) {
+        return fail(ctx, spec.error().message);
+    }
+    if (options.isPrintConfig) {
+        ctx.out << runConfigJson(*spec) << '\n';
+        return kExitOk;
+    }
+    return runTrainJob(ctx, *spec);
+}
+
+int evaluate(const CliContext& ctx, const TrainCliOptions& options)
+{
+    EvalSpec spec = options.eval;
+    const std::optional<AnswerExtraction> extraction = parseAnswerExtraction(options.answer);
+    if (!extraction) {
+        return fail(ctx, "unknown --answer '" + options.answer +
+                             "'; expected none, gsm8k, regex, first-line or full");
+    }
+    spec.answerExtraction = *extraction;
+    const std::optional<JobResult> result = runJob(ctx, spec);
+    if (!result) {
+        return kExitFailure;
+    }
+    if (ctx.isJson) {
+        ctx.out << jobResultJson(*result).dump(2) << '\n';
+    } else if (result->status == JobStatus::Succeeded) {
+        const nlohmann::json out = nlohmann::json::parse(result->outputJson);
+        ctx.out << "loss " << formatFixed(out["loss"].get<double>(), 4) << ", perplexity "
+                << formatFixed(out["perplexity"].get<double>(), 3) << " over "
+                << out["tokens"].get<std::int64_t>() << " tokens of "
+                << out["examples"].get<std::int64_t>() << " examples (" << spec.split << ")\n";
+        if (out.contains("accuracy")) {
+            ctx.out << "accuracy " << out["correct"].get<std::int64_t>() << "/"
+                    << out["total"].get<std::int64_t>() << " = "
+                    << formatFixed(100.0 * out["accuracy"].get<double>(), 1) << "% ("
+                    << options.answer << " answers)\n";
+        }
+    }
+    return exitCodeFor(ctx, *result);
+}
+
+} // namespace ftw::cli
