@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+// `ftw train`, `ftw resume`, `ftw eval` and `ftw runs compare`, in-process on a tiny model.
+#include "cli_fixture.h"
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+namespace ftw::cli {
+namespace {
+
+class TrainCommandTest : public CliTest {
+protected:
+    void SetUp() override
+    {
+        CliTest::SetUp();
+        ASSERT_EQ(ftw({"make-tiny-model", model(), "--arch", "qwen2"}).exitCode, 0);
+        std::ofstream out(data());
+        for (int i = 0; i < 20; ++i) {
+            out << R"({"prompt": ")" << i % 10 << R"(+1=", "completion": ")" << i % 10 + 1
+                << R"(;"})" << '\n';
+        }
+    }
+
+    std::string model() const { return (m_dir / "model").string(); }
+    std::string data() const { return (m_dir / "data.jsonl").string(); }
+
+    std::vector<std::string> trainArgs(const std::string& method) const
+    {
+        return {"train", "--model", model(), "--data", data(), "--method", method, "--steps", "12",
+                "--lr", "0.01", "--validation-ratio", "0.2", "--seed", "3", "--db", db()};
+    }
+};
+
+TEST_F(TrainCommandTest, PrintConfigWritesARunConfigThatReadsBackTheSame)
+{
+    std::vector<std::string> args = trainArgs("dora");
+    args.insert(args.end(), {"--r", "4", "--targets", "q_proj,v_proj", "--print-config"});
+    const CliOutcome printed = ftw(args);
+    ASSERT_EQ(printed.exitCode, 0) << printed.err;
+    const nlohmann::json config = nlohmann::json::parse(printed.out);
+    EXPECT_EQ(config["adapter"]["method"], "dora");
+    EXPECT_EQ(config["adapter"]["r"], 4);
+    EXPECT_EQ(config["adapter"]["target_modules"], nlohmann::json({"q_proj", "v_proj"}));
+    EXPECT_EQ(config["train"]["max_steps"], 12);
+    EXPECT_EQ(config["train"]["seed"], 3);
+
+    const std::string file = (m_dir / "run.json").string();
+    std::ofstream(file) << printed.out;
+    const CliOutcome again = ftw({"train", "--config", file, "--print-config"});
+    ASSERT_EQ(again.exitCode, 0) << again.err;
+    EXPECT_EQ(nlohmann::json::parse(again.out), config);
+    const CliOutcome overridden = ftw({"train", "--config", file, "--lr", "0.5", "--print-config"});
+    EXPECT_EQ(nlohmann::json::parse(overridden.out)["train"]["learning_rate"], 0.5);
+}
+
+TEST_F(TrainCommandTest, AConfigWithAnUnknownKeyIsRefusedNamingTheFileAndTheKey)
+{
+    const std::string file = (m_dir / "bad.json").string();
+    std::ofstream(file) << R"({"model": "m", "data": {"path": "d.jsonl"}, "train": {"lr": 0.1}})";
+    const CliOutcome outcome = ftw({"train", "--config", file});
+    EXPECT_EQ(outcome.exitCode, 2);
+    EXPECT_NE(outcome.err.find(file), std::string::npos) << outcome.err;
+    EXPECT_NE(outcome.err.find("'train.lr'"), std::string::npos) << outcome.err;
+}
+
+TEST_F(TrainCommandTest, ATrainedAdapterEvaluatesToTheRunsFinalEvalLoss)
+{
+    const CliOutcome trained = ftw([&] {
+        auto args = trainArgs("lora");
+        args.push_back("--json");
+        return args;
+    }());
+    ASSERT_EQ(trained.exitCode, 0) << trained.err;
+    const nlohmann::json result = nlohmann::json::parse(trained.out);
+    const double runEvalLoss = result["output"]["eval_loss"].get<double>();
+    const std::string adapter = result["output"]["adapter_dir"].get<std::string>();
+
+    // The validation split is a function of the data, the ratio and the seed alone.
+    const CliOutcome evaluated =
+        ftw({"eval", "--model", model(), "--adapter", adapter, "--data", data(), "--split",
+             "validation", "--validation-ratio", "0.2", "--seed", "3", "--db", db(), "--json"});
+    ASSERT_EQ(evaluated.exitCode, 0) << evaluated.err;
+    const nlohmann::json eval = nlohmann::json::parse(evaluated.out);
+    EXPECT_NEAR(eval["output"]["loss"].get<double>(), runEvalLoss, 1e-5);
+    EXPECT_EQ(eval["output"]["examples"], 4);
+
+    const CliOutcome base = ftw({"eval", "--model", model(), "--data", data(), "--split",
+                                 "validation", "--validation-ratio", "0.2", "--seed", "3", "--db",
+                                 db(), "--json"});
+    ASSERT_EQ(base.exitCode, 0) << base.err;
+    EXPECT_GT(nlohmann::json::parse(base.out)["output"]["loss"].get<double>(), runEvalLoss + 1.0);
+}
+
+TEST_F(TrainCommandTest, CompareShowsOnlyTheConfigKeysThatDiffer)
+{
+    ASSERT_EQ(ftw(trainArgs("lora")).exitCode, 0);
+    auto second = trainArgs("vera");
+    second.insert(second.end(), {"--r", "16"});
+    ASSERT_EQ(ftw(second).exitCode, 0);
+    const CliOutcome compared = ftw({"runs", "compare", "1", "2", "--db", db(), "--json"});
+    ASSERT_EQ(compared.exitCode, 0) << compared.err;
+    const nlohmann::json json = nlohmann::json::parse(compared.out);
+    std::vector<std::string> keys;
+    for (const auto& [key, values] : json["config_diff"].items()) {
+        keys.push_back(key);
+    }
+    EXPECT_EQ(keys, (std::vector<std::string>{"adapter.method", "adapter.r"}));
+    EXPECT_EQ(json["config_diff"]["adapter.method"], nlohmann::json({"lora", "vera"}));
+    ASSERT_EQ(json["runs"].size(), 2U);
+    EXPECT_TRUE(json["runs"][1]["final_train_loss"].is_number());
+    EXPECT_TRUE(json["runs"][1]["best_eval_loss"].is_number());
+
+    const CliOutcome text = ftw({"runs", "compare", "1", "2", "--db", db()});
+    EXPECT_NE(text.out.find("Config differences (2 keys)"), std::string::npos) << text.out;
+}
+
+TEST_F(TrainCommandTest, ResumingAnUnknownRunFailsWithAMessage)
+{
+    const CliOutcome outcome = ftw({"resume", "42", "--db", db()});
+    EXPECT_EQ(outcome.exitCode, 2);
+    EXPECT_NE(outcome.err.find("no run with id 42"), std::string::npos) << outcome.err;
+}
+
+} // namespace
+} // namespace ftw::cli
