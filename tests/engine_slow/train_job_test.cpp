@@ -231,3 +231,37 @@ TEST(TrainCancelTest, CancellingARunningTrainingRecordsItCancelledWithACheckpoin
 
 } // namespace
 } // namespace ftw
+
+namespace ftw {
+namespace {
+
+class GradientCheckpointingTest : public ::testing::TestWithParam<model::ArchId> {};
+
+TEST_P(GradientCheckpointingTest, RecomputingBlockActivationsGivesTheSameLosses)
+{
+    const test::TempDir dir;
+    TrainSpec spec = test::tinyTrainSpec(dir, GetParam(), AdapterMethod::Dora);
+    spec.train.maxSteps = 6;
+    spec.adapter.dropout = 0.1; // the recomputation must draw the same dropout masks
+    std::filesystem::create_directories(dir / "a");
+    std::filesystem::create_directories(dir / "b");
+    const TrainResult plain = runTraining(dir / "a" / "ftw.db", spec);
+    spec.train.isGradientCheckpointing = true;
+    const TrainResult checkpointed = runTraining(dir / "b" / "ftw.db", spec);
+    ASSERT_EQ(plain.job.status, JobStatus::Succeeded) << plain.job.error.message;
+    ASSERT_EQ(checkpointed.job.status, JobStatus::Succeeded) << checkpointed.job.error.message;
+    ASSERT_EQ(plain.loss.size(), checkpointed.loss.size());
+    for (std::size_t i = 0; i < plain.loss.size(); ++i) {
+        EXPECT_NEAR(checkpointed.loss[i].value, plain.loss[i].value, 1e-5) << "step " << i + 1;
+    }
+    EXPECT_LT(plain.loss.back().value, plain.loss.front().value);
+}
+
+INSTANTIATE_TEST_SUITE_P(Arch, GradientCheckpointingTest,
+                         ::testing::Values(model::ArchId::Llama, model::ArchId::Gpt2),
+                         [](const ::testing::TestParamInfo<model::ArchId>& param) {
+                             return std::string(model::archName(param.param));
+                         });
+
+} // namespace
+} // namespace ftw

@@ -115,6 +115,12 @@ AutocastGuard::~AutocastGuard()
     setCudaAutocast(m_wasEnabled, m_previousDtype);
 }
 
+c10::ScalarType activeAutocastDtype(const c10::Device& device)
+{
+    return device.is_cuda() && isCudaAutocastEnabled() ? cudaAutocastDtype()
+                                                       : c10::ScalarType::Float;
+}
+
 std::int64_t peakDeviceMemoryBytes(const c10::Device& /*device*/)
 {
     // TODO(engine): read c10::cuda::CUDACachingAllocator stats on a CUDA LibTorch (#9).

@@ -33,6 +33,10 @@ private:
     c10::ScalarType m_previousDtype = c10::ScalarType::Half;
 };
 
+/// The dtype CUDA autocast computes in right now on `device`; Float when it is off (or on the
+/// CPU). What a recomputation must turn on again (nn/block_checkpoint).
+[[nodiscard]] c10::ScalarType activeAutocastDtype(const c10::Device& device);
+
 /// Peak memory allocated on `device` since the last reset, in bytes (0 on the CPU or when unknown).
 [[nodiscard]] std::int64_t peakDeviceMemoryBytes(const c10::Device& device);
 

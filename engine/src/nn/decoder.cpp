@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "decoder.h"
 
+#include "block_checkpoint.h"
+
 #include <ATen/ATen.h>
 
 #include <memory>
@@ -185,8 +187,10 @@ at::Tensor DecoderImpl::forwardLlama(const at::Tensor& tokens, KvCache* cache)
     for (std::size_t i = 0; i < m_layers->size(); ++i) {
         at::Tensor* keys = cache != nullptr ? &cache->keys[i] : nullptr;
         at::Tensor* values = cache != nullptr ? &cache->values[i] : nullptr;
-        hidden = m_layers->ptr<LlamaBlockImpl>(i)->forward(hidden, m_inverseFrequencies, start,
-                                                           keys, values);
+        LlamaBlockImpl& block = *m_layers->ptr<LlamaBlockImpl>(i);
+        hidden = shouldCheckpoint(cache)
+                     ? checkpointedBlock(block, hidden, m_inverseFrequencies, start)
+                     : block.forward(hidden, m_inverseFrequencies, start, keys, values);
     }
     return m_norm(hidden);
 }
@@ -201,9 +205,16 @@ at::Tensor DecoderImpl::forwardGpt2(const at::Tensor& tokens, KvCache* cache)
     for (std::size_t i = 0; i < m_layers->size(); ++i) {
         at::Tensor* keys = cache != nullptr ? &cache->keys[i] : nullptr;
         at::Tensor* values = cache != nullptr ? &cache->values[i] : nullptr;
-        hidden = m_layers->ptr<Gpt2BlockImpl>(i)->forward(hidden, keys, values);
+        Gpt2BlockImpl& block = *m_layers->ptr<Gpt2BlockImpl>(i);
+        hidden = shouldCheckpoint(cache) ? checkpointedBlock(block, hidden)
+                                         : block.forward(hidden, keys, values);
     }
     return m_lnF(hidden);
+}
+
+bool DecoderImpl::shouldCheckpoint(const KvCache* cache) const
+{
+    return isCheckpointingBlocks && cache == nullptr && is_training() && at::GradMode::is_enabled();
 }
 
 std::vector<std::string> DecoderImpl::projectionNames() const

@@ -90,9 +90,14 @@ public:
 
     [[nodiscard]] const model::ModelConfig& config() const { return m_config; }
 
+    /// Activation checkpointing: when set, training forwards (gradients on, no cache) keep only
+    /// each block's input and recompute the block in the backward pass.
+    bool isCheckpointingBlocks = false;
+
 private:
     at::Tensor forwardLlama(const at::Tensor& tokens, KvCache* cache);
     at::Tensor forwardGpt2(const at::Tensor& tokens, KvCache* cache);
+    [[nodiscard]] bool shouldCheckpoint(const KvCache* cache) const;
 
     model::ModelConfig m_config;
     std::shared_ptr<torch::nn::Module> m_body; // "model" (Llama family) or "transformer" (GPT-2)

@@ -123,9 +123,6 @@ void Trainer::setUp()
         throw Error(valid.error().code, valid.error().message);
     }
     const TrainConfig& t = m_spec.train;
-    // TODO(engine): activation checkpointing of the decoder blocks (#5, #9).
-    FTW_CHECK(!t.isGradientCheckpointing, ErrorCode::InvalidConfig,
-              "train.gradient_checkpointing is not available in this build yet; turn it off");
     m_device = core::resolveDevice(t.device);
     m_computeDtype = core::resolvePrecision(t.precision, m_device);
     m_spec.adapter.seed = t.seed;
@@ -168,6 +165,7 @@ void Trainer::setUp()
     m_adapters.emplace(adapters::AdapterSet::attach(*m_model.decoder, m_spec.adapter, attach));
     m_model.decoder->to(m_device);
     m_adapters->to(m_device);
+    m_model.decoder->isCheckpointingBlocks = t.isGradientCheckpointing;
     m_trainable = m_adapters->trainableParameters();
     buildOptimizer();
     m_ctx.setTrainableParams(m_adapters->trainableCount(),

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+// The pure parts of training: schedules, run configs, batches, the loss, answer extraction.
+#include "data/regex.h"
+#include "eval/answers.h"
+#include "train/schedule.h"
+#include "train/training_data.h"
+
+#include <ftw/run_config.h>
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numbers>
+
+namespace ftw {
+namespace {
+
+TEST(LearningRateScheduleTest, WarmsUpLinearlyThenFollowsTheChosenShape)
+{
+    // 10 steps, 2 of warm-up: Hugging Face's get_*_schedule_with_warmup, worked by hand.
+    EXPECT_DOUBLE_EQ(train::learningRateFactor("linear", 0, 10, 2), 0.0);
+    EXPECT_DOUBLE_EQ(train::learningRateFactor("linear", 1, 10, 2), 0.5);
+    EXPECT_DOUBLE_EQ(train::learningRateFactor("linear", 2, 10, 2), 1.0);
+    EXPECT_DOUBLE_EQ(train::learningRateFactor("linear", 6, 10, 2), 0.5);
+    EXPECT_DOUBLE_EQ(train::learningRateFactor("linear", 10, 10, 2), 0.0);
+    EXPECT_DOUBLE_EQ(train::learningRateFactor("cosine", 6, 10, 2), 0.5);
+    EXPECT_NEAR(train::learningRateFactor("cosine", 4, 10, 2),
+                0.5 * (1.0 + std::cos(std::numbers::pi * 0.25)), 1e-15);
+    EXPECT_DOUBLE_EQ(train::learningRateFactor("constant", 1, 10, 2), 0.5);
+    EXPECT_DOUBLE_EQ(train::learningRateFactor("constant", 9, 10, 2), 1.0);
+    EXPECT_DOUBLE_EQ(train::learningRateFactor("linear", 0, 10, 0), 1.0);
+}
+
+TEST(RunConfigTest, TheJsonOfASpecParsesBackToTheSameJson)
+{
+    TrainSpec spec;
+    spec.runName = "r";
+    spec.modelDir = "/models/m";
+    spec.data.path = "/data/d.jsonl";
+    spec.adapter.method = AdapterMethod::Bone;
+    spec.adapter.r = 32;
+    spec.adapter.rankPattern = {{"q_proj", 4}};
+    spec.adapter.targetModules = {"q_proj", "v_proj"};
+    spec.train.learningRate = 3e-4;
+    spec.train.lrScheduler = "cosine";
+    const std::string json = runConfigJson(spec);
+    const Expected<TrainSpec> parsed = parseRunConfig(json, "test");
+    ASSERT_TRUE(parsed.hasValue()) << parsed.error().message;
+    EXPECT_EQ(runConfigJson(*parsed), json);
+    EXPECT_EQ(parsed->adapter.method, AdapterMethod::Bone);
+    EXPECT_EQ(parsed->adapter.rankPattern.at("q_proj"), 4);
+}
+
+TEST(RunConfigTest, RelativePathsAreTakenFromTheConfigFolder)
+{
+    const Expected<TrainSpec> parsed =
+        parseRunConfig(R"({"model": "m", "data": {"path": "d.jsonl"}})", "f", "/work/runs");
+    ASSERT_TRUE(parsed.hasValue());
+    EXPECT_EQ(parsed->modelDir, std::filesystem::path("/work/runs/m"));
+    EXPECT_EQ(parsed->data.path, std::filesystem::path("/work/runs/d.jsonl"));
+}
+
+TEST(RunConfigTest, WrongTypesUnknownKeysAndMethodsAreNamed)
+{
+    const auto error = [](const std::string& json) {
+        const Expected<TrainSpec> parsed = parseRunConfig(json, "run.json");
+        EXPECT_FALSE(parsed.hasValue()) << json;
+        return parsed.hasValue() ? std::string() : parsed.error().message;
+    };
+    EXPECT_EQ(error(R"({"train": {"batch_size": "four"}})"),
+              "run.json: 'train.batch_size' must be an integer, got \"four\"");
+    EXPECT_EQ(error(R"({"adapter": {"rank": 8}})"),
+              "run.json: unknown key 'adapter.rank' (see the README for run config keys)");
+    EXPECT_NE(error(R"({"adapter": {"method": "lorax"}})").find("'adapter.method' is 'lorax'"),
+              std::string::npos);
+    EXPECT_NE(error("[1, 2]").find("must be a JSON object"), std::string::npos);
+    EXPECT_NE(error("{").find("not valid JSON"), std::string::npos);
+}
+
+TEST(RunConfigTest, ValidationNamesTheFieldAndWhatIsExpected)
+{
+    TrainSpec spec;
+    spec.modelDir = "m";
+    spec.data.path = "d";
+    EXPECT_TRUE(validateTrainSpec(spec));
+    spec.train.lrScheduler = "step";
+    const Status bad = validateTrainSpec(spec);
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().message,
+              "run config: 'train.lr_scheduler' must be constant, linear or cosine, not 'step'");
+    spec.train.lrScheduler = "linear";
+    spec.adapter.dropout = 1.5;
+    EXPECT_NE(validateTrainSpec(spec).error().message.find("adapter"), std::string::npos);
+}
+
+TEST(TrainingBatchTest, CollatePadsRightAndLabelsOnlyTrainedTokens)
+{
+    data::TokenizedExample a{{5, 6, 7}, {0, 1, 1}, 1};
+    data::TokenizedExample b{{8, 9}, {1, 1}, 2};
+    const std::vector<const data::TokenizedExample*> items{&a, &b};
+    const train::Batch batch = train::collate(items, 0);
+    EXPECT_TRUE(at::equal(batch.inputIds, at::tensor({5, 6, 7, 8, 9, 0}, at::kLong).view({2, 3})));
+    EXPECT_TRUE(at::equal(batch.labels,
+                          at::tensor({-100, 6, 7, 8, 9, -100}, at::kLong).view({2, 3})));
+    EXPECT_EQ(batch.tokens, 5);
+    EXPECT_EQ(batch.trainedTokens, 3); // 6, 7 and 9: a first token is never predicted
+}
+
+TEST(TrainingBatchTest, TheLossIsTheSummedNextTokenCrossEntropyOfTheLabels)
+{
+    const at::Tensor logits = at::randn({1, 3, 4}, at::kDouble);
+    const at::Tensor labels = at::tensor({-100, 2, -100}, at::kLong).view({1, 3});
+    // Position 0 predicts label[1] = 2; position 1 predicts nothing (label[2] is ignored).
+    const double expected = -at::log_softmax(logits[0][0], 0)[2].item<double>();
+    EXPECT_NEAR(train::sumCrossEntropy(logits, labels).item<double>(), expected, 1e-6);
+}
+
+TEST(TrainingBatchTest, EpochOrderIsAPermutationFixedBySeedAndEpoch)
+{
+    const auto order = train::epochOrder(50, 3, 0);
+    std::vector<std::size_t> sorted = order;
+    std::sort(sorted.begin(), sorted.end());
+    for (std::size_t i = 0; i < sorted.size(); ++i) {
+        EXPECT_EQ(sorted[i], i);
+    }
+    EXPECT_EQ(order, train::epochOrder(50, 3, 0));
+    EXPECT_NE(order, train::epochOrder(50, 3, 1));
+    EXPECT_NE(order, train::epochOrder(50, 4, 0));
+}
+
+TEST(AnswerExtractionTest, Gsm8kTakesTheTextAfterTheLastMarkerWithoutCommas)
+{
+    EXPECT_EQ(eval::extractAnswer("so 2 + 2 = 4\n#### 1,234\n", AnswerExtraction::Gsm8k, nullptr),
+              "1234");
+    EXPECT_EQ(eval::extractAnswer("#### 1\n#### 72 apples\nmore", AnswerExtraction::Gsm8k, nullptr),
+              "72 apples");
+    EXPECT_EQ(eval::extractAnswer("no marker", AnswerExtraction::Gsm8k, nullptr), std::nullopt);
+}
+
+TEST(AnswerExtractionTest, FirstLineRegexAndFullTrimWhiteSpace)
+{
+    EXPECT_EQ(eval::extractAnswer("\n  Genesis \nrest", AnswerExtraction::FirstLine, nullptr),
+              "Genesis");
+    EXPECT_EQ(eval::extractAnswer(" \n ", AnswerExtraction::FirstLine, nullptr), std::nullopt);
+    const data::Regex number("(?<=answer: )-?\\d+");
+    EXPECT_EQ(eval::extractAnswer("the answer: -17.", AnswerExtraction::Regex, &number), "-17");
+    EXPECT_EQ(eval::extractAnswer("none here", AnswerExtraction::Regex, &number), std::nullopt);
+    EXPECT_EQ(eval::extractAnswer(" 4; ", AnswerExtraction::Full, nullptr), "4;");
+    EXPECT_EQ(parseAnswerExtraction("first-line"), AnswerExtraction::FirstLine);
+    EXPECT_EQ(parseAnswerExtraction("first_line"), std::nullopt);
+}
+
+} // namespace
+} // namespace ftw
