@@ -126,17 +126,10 @@ RunId trainUntilStoppedAfterFirstStep(const std::filesystem::path& db, const Tra
     return ctx.runId();
 }
 
-TEST(TrainResumeTest, AStoppedAndResumedRunReachesTheLossesOfAnUninterruptedOne)
+/// Trains `spec` once without a stop and once stopped after its first step and resumed, in two
+/// stores, and expects the same loss at every step.
+void expectResumedRunMatchesUninterrupted(const test::TempDir& dir, const TrainSpec& spec)
 {
-    const test::TempDir dir;
-    TrainSpec spec = test::tinyTrainSpec(dir, model::ArchId::Llama, AdapterMethod::Lora);
-    spec.train.maxSteps = 8;
-    spec.train.batchSize = 3; // 8 examples: epochs end mid-batch and the order reshuffles
-    spec.train.gradAccumulation = 2;
-    spec.train.lrScheduler = "cosine";
-    spec.train.warmupSteps = 2;
-    spec.train.weightDecay = 0.01;
-    spec.adapter.dropout = 0.1; // dropout draws from the global generator: its state must resume
     std::filesystem::create_directories(dir / "a");
     std::filesystem::create_directories(dir / "b");
 
@@ -169,6 +162,33 @@ TEST(TrainResumeTest, AStoppedAndResumedRunReachesTheLossesOfAnUninterruptedOne)
     EXPECT_EQ(events[0].kind, "stop");
     EXPECT_EQ(events[1].kind, "resume");
     EXPECT_EQ(events[1].step, 1);
+}
+
+TEST(TrainResumeTest, AStoppedAndResumedRunReachesTheLossesOfAnUninterruptedOne)
+{
+    const test::TempDir dir;
+    TrainSpec spec = test::tinyTrainSpec(dir, model::ArchId::Llama, AdapterMethod::Lora);
+    spec.train.maxSteps = 8;
+    spec.train.batchSize = 3; // 8 examples: epochs end mid-batch and the order reshuffles
+    spec.train.gradAccumulation = 2;
+    spec.train.lrScheduler = "cosine";
+    spec.train.warmupSteps = 2;
+    spec.train.weightDecay = 0.01;
+    spec.adapter.dropout = 0.1; // dropout draws from the global generator: its state must resume
+    spec.adapter.loraPlusRatio = 4.0;
+    expectResumedRunMatchesUninterrupted(dir, spec);
+}
+
+TEST(TrainResumeTest, AdaLoraResumesWithItsImportanceAndBudgetState)
+{
+    const test::TempDir dir;
+    TrainSpec spec = test::tinyTrainSpec(dir, model::ArchId::Qwen2, AdapterMethod::AdaLora);
+    spec.train.maxSteps = 8;
+    spec.adapter.initR = 6;
+    spec.adapter.targetR = 2;
+    spec.adapter.tinit = 1;
+    spec.adapter.tfinal = 2;
+    expectResumedRunMatchesUninterrupted(dir, spec);
 }
 
 TEST(TrainResumeTest, ResumingAFinishedRunIsRefused)

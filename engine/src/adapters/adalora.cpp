@@ -195,3 +195,57 @@ void AdaLoraAllocator::updateAndAllocate(std::int64_t step)
 }
 
 } // namespace ftw::adapters
+
+namespace ftw::adapters {
+
+std::vector<std::pair<std::string, at::Tensor>> AdaLoraAllocator::state() const
+{
+    std::vector<std::pair<std::string, at::Tensor>> tensors;
+    for (std::size_t i = 0; i < m_modules.size(); ++i) {
+        const std::string prefix = "adalora." + m_modules[i].first;
+        for (std::size_t part = 0; part < 3; ++part) {
+            if (m_averageImportance[i][part].defined()) {
+                tensors.emplace_back(prefix + ".importance." + std::to_string(part),
+                                     m_averageImportance[i][part].to(at::kCPU));
+                tensors.emplace_back(prefix + ".uncertainty." + std::to_string(part),
+                                     m_averageUncertainty[i][part].to(at::kCPU));
+            }
+        }
+        const auto found = m_rankPattern.find(m_modules[i].first + ".lora_E");
+        if (found != m_rankPattern.end()) {
+            at::Tensor kept =
+                at::zeros({static_cast<std::int64_t>(found->second.size())}, at::kByte);
+            for (std::size_t j = 0; j < found->second.size(); ++j) {
+                kept[static_cast<std::int64_t>(j)] = found->second[j] ? 1 : 0;
+            }
+            tensors.emplace_back(prefix + ".kept", kept);
+        }
+    }
+    return tensors;
+}
+
+void AdaLoraAllocator::loadState(const std::vector<std::pair<std::string, at::Tensor>>& state)
+{
+    std::map<std::string, at::Tensor> byName(state.begin(), state.end());
+    for (std::size_t i = 0; i < m_modules.size(); ++i) {
+        const std::string prefix = "adalora." + m_modules[i].first;
+        const c10::Device device = m_modules[i].second->e().device();
+        for (std::size_t part = 0; part < 3; ++part) {
+            const auto importance = byName.find(prefix + ".importance." + std::to_string(part));
+            const auto uncertainty = byName.find(prefix + ".uncertainty." + std::to_string(part));
+            if (importance != byName.end() && uncertainty != byName.end()) {
+                m_averageImportance[i][part] = importance->second.to(device);
+                m_averageUncertainty[i][part] = uncertainty->second.to(device);
+            }
+        }
+        if (const auto kept = byName.find(prefix + ".kept"); kept != byName.end()) {
+            std::vector<bool> pattern;
+            for (std::int64_t j = 0; j < kept->second.numel(); ++j) {
+                pattern.push_back(kept->second[j].item<std::uint8_t>() != 0);
+            }
+            m_rankPattern[m_modules[i].first + ".lora_E"] = std::move(pattern);
+        }
+    }
+}
+
+} // namespace ftw::adapters

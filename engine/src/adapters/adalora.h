@@ -60,6 +60,12 @@ public:
     /// Updates the importance EMAs from the current gradients and masks E to the budget.
     void updateAndAllocate(std::int64_t step);
 
+    /// The allocator's state for a checkpoint: the importance and uncertainty EMAs and the kept
+    /// directions, as named CPU tensors ("adalora.<module>.importance.<part>", ...).
+    [[nodiscard]] std::vector<std::pair<std::string, at::Tensor>> state() const;
+    /// Restores what state() returned; names of other tensors are ignored.
+    void loadState(const std::vector<std::pair<std::string, at::Tensor>>& state);
+
     /// Kept directions per module, keyed as PEFT's rank_pattern ("<module>.lora_E"); empty until
     /// the first masking.
     [[nodiscard]] const std::map<std::string, std::vector<bool>>& rankPattern() const

@@ -182,6 +182,9 @@ void Trainer::setUp()
         NamedTensors extra;
         m_state = loadCheckpoint(*m_resumeCheckpoint, m_trainable, extra, *m_optimizer);
         restoreRandomState(extra, m_device);
+        if (adapters::AdaLoraAllocator* allocator = m_adapters->allocator()) {
+            allocator->loadState(extra);
+        }
         m_lastCheckpointStep = m_state.step;
         storage::RunRepository repo(m_ctx.database());
         repo.deleteMetricsAfter(m_ctx.runId(), m_state.step);
@@ -478,8 +481,14 @@ void Trainer::saveCheckpointNow()
     const std::filesystem::path folder = m_ctx.runDir() / "checkpoints";
     std::filesystem::create_directories(folder);
     const std::filesystem::path dir = folder / checkpointName(m_state.step);
-    const std::int64_t size = saveCheckpoint(dir, m_state, m_trainable, randomState(m_device),
-                                             *m_optimizer, m_configJson);
+    NamedTensors extra = randomState(m_device);
+    if (const adapters::AdaLoraAllocator* allocator = m_adapters->allocator()) {
+        for (auto& entry : allocator->state()) {
+            extra.push_back(std::move(entry));
+        }
+    }
+    const std::int64_t size =
+        saveCheckpoint(dir, m_state, m_trainable, extra, *m_optimizer, m_configJson);
     storage::RunRepository repo(m_ctx.database());
     repo.addCheckpoint(m_ctx.runId(), m_state.step, dir, size);
     m_lastCheckpointStep = m_state.step;
