@@ -1,24 +1,105 @@
 // SPDX-License-Identifier: MIT
+// `ftw merge`: a merged model (or the adapter alone) exported as a verified folder.
 #include "cli.h"
 #include "commands.h"
+#include "job_run.h"
+
+#include <ftw/format.h>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+#include <memory>
+#include <string>
 
 namespace ftw::cli {
+namespace {
 
-// TODO(helper): `ftw merge` (#5)
+/// "1.23e-05": three significant digits.
+std::string shortNumber(const nlohmann::json& value)
+{
+    if (!value.is_number()) {
+        return "n/a";
+    }
+    std::array<char, 32> buffer{};
+    std::snprintf(buffer.data(), buffer.size(), "%.3g", value.get<double>());
+    return buffer.data();
+}
+
+void printExport(const CliContext& ctx, const JobResult& result)
+{
+    const nlohmann::json output = jobResultJson(result)["output"];
+    const nlohmann::json verification = output.value("verification", nlohmann::json::object());
+    const std::string path = output.value("path", "");
+    if (output.value("kind", "") == "adapter") {
+        ctx.out << "wrote the adapter to " << path << '\n';
+    } else {
+        ctx.out << "wrote the merged model (" << output.value("dtype", "") << ") to " << path
+                << '\n';
+    }
+    const std::size_t prompts =
+        verification.contains("prompts") ? verification["prompts"].size() : 0;
+    ctx.out << "verified: max |logit difference| "
+            << shortNumber(verification.value("max_abs_diff", nlohmann::json())) << " over "
+            << prompts << (prompts == 1 ? " prompt" : " prompts") << " (tolerance "
+            << shortNumber(verification.value("tolerance", nlohmann::json()))
+            << "): " << (verification.value("passed", false) ? "passed" : "failed") << '\n';
+    ctx.out << "recorded as export " << output.value("export_id", 0) << " of run " << result.runId
+            << " in " << formatDuration(static_cast<std::int64_t>(result.elapsedMs))
+            << "; see it with `ftw runs show " << result.runId << "`\n";
+}
+
+} // namespace
+
 void addMergeCommand(CLI::App& app, MergeSpec& spec, bool& isJson,
                      std::function<int(const CliContext&)>& action)
 {
-    CLI::App* command = app.add_subcommand("merge", "merge an adapter into its base model");
-    command->add_flag("--json", isJson, "print JSON");
-    command->callback(
-        [&] { action = [&spec](const CliContext& c) { return cli::merge(c, spec); }; });
+    CLI::App* command = app.add_subcommand(
+        "merge", "merge an adapter into its base model (or re-export the adapter), verified");
+    command->add_option("--model", spec.modelDir, "base model folder (Hugging Face layout)")
+        ->required();
+    command->add_option("--adapter", spec.adapterDir, "adapter folder (PEFT layout)")->required();
+    command
+        ->add_option("--out", spec.outDir,
+                     "folder to write; it must not exist or be empty (never overwritten)")
+        ->required();
+    command->add_option("--dtype", spec.dtype, "f32, f16 or bf16 for the merged weights")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"f32", "f16", "bf16"}));
+    command->add_flag("--adapter-only", spec.isAdapterOnly,
+                      "write the adapter alone (PEFT layout) instead of a merged model");
+    command
+        ->add_option("--prompt", spec.verifyPrompts,
+                     "a verification prompt; repeat for more (default: a few built-in ones)")
+        ->allow_extra_args(false);
+    command->add_option("--name", spec.runName, "run name")->capture_default_str();
+    // The path outlives the parse through the callbacks that hold it (the app owns them).
+    auto databasePath = std::make_shared<std::string>();
+    command->add_option("--db", *databasePath,
+                        "SQLite run store (default: $FTW_DB, else $XDG_DATA_HOME/ftw/ftw.db)");
+    command->add_flag("--json", isJson, "print JSON instead of text");
+    command->callback([&spec, &action, databasePath] {
+        action = [&spec, databasePath](const CliContext& c) {
+            const CliContext withDatabase{c.out, c.err, *databasePath, c.isJson};
+            return cli::merge(withDatabase, spec);
+        };
+    });
 }
 
-int merge(const CliContext& ctx, const MergeSpec& /*spec*/)
+int merge(const CliContext& ctx, const MergeSpec& spec)
 {
-    return fail(ctx, "ftw merge is not built yet");
+    const std::optional<JobResult> result = runJob(ctx, spec);
+    if (!result) {
+        return kExitFailure;
+    }
+    if (ctx.isJson) {
+        ctx.out << jobResultJson(*result).dump(2) << '\n';
+    } else if (result->status == JobStatus::Succeeded) {
+        printExport(ctx, *result);
+    }
+    return exitCodeFor(ctx, *result);
 }
 
 } // namespace ftw::cli
