@@ -6,6 +6,8 @@
 
 #include <ftw/format.h>
 
+#include <ftw/run_store.h>
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -88,8 +90,29 @@ void addMergeCommand(CLI::App& app, MergeSpec& spec, bool& isJson,
     });
 }
 
-int merge(const CliContext& ctx, const MergeSpec& spec)
+/// The run whose adapter folder `adapterDir` is (`<store folder>/runs/<id>/adapter`), 0 when none:
+/// the export is then recorded with that training run.
+RunId adapterSourceRun(const CliContext& ctx, const std::filesystem::path& adapterDir)
 {
+    std::error_code ec;
+    const std::filesystem::path adapter = std::filesystem::weakly_canonical(adapterDir, ec);
+    const std::string id = adapter.parent_path().filename().string();
+    if (ec || adapter.filename() != "adapter" || id.empty() ||
+        id.find_first_not_of("0123456789") != std::string::npos || id.size() > 15) {
+        return 0;
+    }
+    const RunId runId = std::stoll(id);
+    const std::filesystem::path expected = std::filesystem::weakly_canonical(
+        runDirectory(resolveDatabasePath(ctx.databasePath), runId) / "adapter", ec);
+    return !ec && expected == adapter ? runId : 0;
+}
+
+int merge(const CliContext& ctx, const MergeSpec& given)
+{
+    MergeSpec spec = given;
+    if (spec.sourceRunId == 0) {
+        spec.sourceRunId = adapterSourceRun(ctx, spec.adapterDir);
+    }
     const std::optional<JobResult> result = runJob(ctx, spec);
     if (!result) {
         return kExitFailure;

@@ -27,8 +27,9 @@ protected:
 
     std::vector<std::string> trainArgs(const std::string& method) const
     {
-        return {"train", "--model", model(), "--data", data(), "--method", method, "--steps", "12",
-                "--lr", "0.01", "--validation-ratio", "0.2", "--seed", "3", "--db", db()};
+        return {"train", "--model", model(), "--data", data(), "--method",
+                method,  "--steps", "12",    "--lr",   "0.01", "--validation-ratio",
+                "0.2",   "--seed",  "3",     "--db",   db()};
     }
 };
 
@@ -85,9 +86,9 @@ TEST_F(TrainCommandTest, ATrainedAdapterEvaluatesToTheRunsFinalEvalLoss)
     EXPECT_NEAR(eval["output"]["loss"].get<double>(), runEvalLoss, 1e-5);
     EXPECT_EQ(eval["output"]["examples"], 4);
 
-    const CliOutcome base = ftw({"eval", "--model", model(), "--data", data(), "--split",
-                                 "validation", "--validation-ratio", "0.2", "--seed", "3", "--db",
-                                 db(), "--json"});
+    const CliOutcome base =
+        ftw({"eval", "--model", model(), "--data", data(), "--split", "validation",
+             "--validation-ratio", "0.2", "--seed", "3", "--db", db(), "--json"});
     ASSERT_EQ(base.exitCode, 0) << base.err;
     EXPECT_GT(nlohmann::json::parse(base.out)["output"]["loss"].get<double>(), runEvalLoss + 1.0);
 }
@@ -120,6 +121,41 @@ TEST_F(TrainCommandTest, ResumingAnUnknownRunFailsWithAMessage)
     const CliOutcome outcome = ftw({"resume", "42", "--db", db()});
     EXPECT_EQ(outcome.exitCode, 2);
     EXPECT_NE(outcome.err.find("no run with id 42"), std::string::npos) << outcome.err;
+}
+
+} // namespace
+} // namespace ftw::cli
+
+namespace ftw::cli {
+namespace {
+
+TEST_F(TrainCommandTest, AMergedExportEvaluatesToTheLossOfBasePlusAdapter)
+{
+    ASSERT_EQ(ftw(trainArgs("dora")).exitCode, 0);
+    const std::string adapter = (m_dir / "runs" / "1" / "adapter").string();
+    const std::string merged = (m_dir / "merged").string();
+    const CliOutcome merge = ftw({"merge", "--model", model(), "--adapter", adapter, "--out",
+                                  merged, "--db", db(), "--json"});
+    ASSERT_EQ(merge.exitCode, 0) << merge.err;
+    const nlohmann::json verification = nlohmann::json::parse(merge.out)["output"]["verification"];
+    EXPECT_TRUE(verification["passed"].get<bool>());
+    EXPECT_LT(verification["max_abs_diff"].get<double>(), 1e-3);
+    EXPECT_GT(verification["adapter_effect_max_abs"].get<double>(), 0.1)
+        << "the trained adapter must move the logits for the comparison to mean anything";
+
+    const auto evalLoss = [&](std::vector<std::string> args) {
+        args.insert(args.end(), {"--data", data(), "--db", db(), "--json"});
+        const CliOutcome outcome = ftw(args);
+        EXPECT_EQ(outcome.exitCode, 0) << outcome.err;
+        return nlohmann::json::parse(outcome.out)["output"]["loss"].get<double>();
+    };
+    const double adapted = evalLoss({"eval", "--model", model(), "--adapter", adapter});
+    const double reloaded = evalLoss({"eval", "--model", merged});
+    EXPECT_NEAR(reloaded, adapted, 1e-5);
+
+    // The export is recorded with the training run it came from, with its report.
+    const CliOutcome shown = ftw({"runs", "show", "1", "--db", db()});
+    EXPECT_NE(shown.out.find("merged f32, succeeded: " + merged), std::string::npos) << shown.out;
 }
 
 } // namespace
