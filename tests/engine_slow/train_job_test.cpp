@@ -285,3 +285,35 @@ INSTANTIATE_TEST_SUITE_P(Arch, GradientCheckpointingTest,
 
 } // namespace
 } // namespace ftw
+
+namespace ftw {
+namespace {
+
+TEST(TrainFullTest, FullFineTuningWritesAModelThatEvaluatesToTheRunsFinalEvalLoss)
+{
+    const test::TempDir dir;
+    TrainSpec spec = test::tinyTrainSpec(dir, model::ArchId::Qwen2, AdapterMethod::Full);
+    spec.train.maxSteps = 5;
+    spec.train.learningRate = 1e-3;
+    spec.data.validationRatio = 0.25;
+    const TrainResult run = runTraining(dir / "ftw.db", spec);
+    ASSERT_EQ(run.job.status, JobStatus::Succeeded) << run.job.error.message;
+    const nlohmann::json output = nlohmann::json::parse(run.job.outputJson);
+    ASSERT_TRUE(output.contains("model_dir"));
+
+    EvalSpec eval;
+    eval.modelDir = output["model_dir"].get<std::string>();
+    eval.data = spec.data;
+    eval.split = "validation";
+    eval.seed = spec.train.seed;
+    eval.device = "cpu";
+    auto engine = Engine::create(EngineOptions{dir / "ftw.db", 0});
+    const JobResult evaluated = (*engine)->wait((*engine)->submit(eval).id);
+    ASSERT_EQ(evaluated.status, JobStatus::Succeeded) << evaluated.error.message;
+    EXPECT_NEAR(nlohmann::json::parse(evaluated.outputJson)["loss"].get<double>(),
+                output["eval_loss"].get<double>(), 1e-5);
+    EXPECT_LT(run.loss.back().value, run.loss.front().value);
+}
+
+} // namespace
+} // namespace ftw

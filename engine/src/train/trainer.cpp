@@ -7,6 +7,7 @@
 #include "core/autocast.h"
 #include "core/check.h"
 #include "core/device.h"
+#include "merge/merged_model.h"
 #include "model/projections.h"
 #include "storage/run_repository.h"
 
@@ -55,40 +56,6 @@ std::string checkpointName(std::int64_t step)
 }
 
 } // namespace
-
-EvalLoss evaluateLoss(nn::DecoderImpl& decoder, const std::vector<data::TokenizedExample>& examples,
-                      std::int64_t batchSize, std::int64_t padId, const c10::Device& device,
-                      c10::ScalarType computeDtype, const jobs::JobContext* ctx)
-{
-    const bool wasTraining = decoder.is_training();
-    decoder.eval();
-    at::NoGradGuard noGrad;
-    const core::AutocastGuard autocast(device, computeDtype);
-    double lossSum = 0.0;
-    EvalLoss result;
-    for (std::size_t first = 0; first < examples.size();
-         first += static_cast<std::size_t>(batchSize)) {
-        if (ctx != nullptr) {
-            ctx->throwIfCancelled();
-        }
-        std::vector<const data::TokenizedExample*> items;
-        for (std::size_t i = first;
-             i < std::min(examples.size(), first + static_cast<std::size_t>(batchSize)); ++i) {
-            items.push_back(&examples[i]);
-        }
-        const Batch batch = collate(items, padId);
-        const at::Tensor logits = decoder.forward(batch.inputIds.to(device));
-        lossSum += sumCrossEntropy(logits, batch.labels.to(device)).item<double>();
-        result.tokens += batch.trainedTokens;
-    }
-    if (wasTraining) {
-        decoder.train();
-    }
-    result.loss = result.tokens > 0 ? lossSum / static_cast<double>(result.tokens)
-                                    : std::numeric_limits<double>::quiet_NaN();
-    result.perplexity = std::exp(result.loss);
-    return result;
-}
 
 Trainer::Trainer(TrainSpec spec, jobs::JobContext& ctx) : m_spec(std::move(spec)), m_ctx(ctx)
 {
@@ -524,7 +491,22 @@ void Trainer::finish()
         output["eval_loss"] = finalEval->loss;
         output["eval_perplexity"] = finalEval->perplexity;
     }
-    if (m_spec.adapter.method != AdapterMethod::Full) {
+    if (m_spec.adapter.method == AdapterMethod::Full) {
+        // Full fine-tuning has no adapter: the trained model itself is the result.
+        const std::filesystem::path modelDir = m_ctx.runDir() / "model";
+        std::filesystem::path partial = modelDir;
+        partial += ".partial";
+        std::error_code ec;
+        std::filesystem::remove_all(partial, ec);
+        std::filesystem::create_directories(partial);
+        merge::writeMergedWeights(*m_model.decoder, partial, merge::ExportDType::F32,
+                                  [this](std::int64_t, std::int64_t) { m_ctx.throwIfCancelled(); });
+        merge::writeModelFiles(m_spec.modelDir, partial, merge::ExportDType::F32);
+        std::filesystem::remove_all(modelDir, ec);
+        std::filesystem::rename(partial, modelDir);
+        output["model_dir"] = modelDir.string();
+        m_ctx.log(LogLevel::Info, "trained model written to " + modelDir.string());
+    } else {
         const std::filesystem::path adapterDir = m_ctx.runDir() / "adapter";
         adapters::SaveOptions options;
         options.baseModelName = m_spec.modelDir.string();

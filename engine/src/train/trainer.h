@@ -4,6 +4,8 @@
 #include "train_state.h"
 #include "training_data.h"
 
+#include "eval/eval_loss.h"
+
 #include "adapters/adapter_set.h"
 #include "jobs/job_context.h"
 #include "model/model_loader.h"
@@ -18,20 +20,8 @@
 
 namespace ftw::train {
 
-/// Loss and perplexity over a set of examples.
-struct EvalLoss {
-    double loss = 0.0; ///< mean next-token cross-entropy over the trained tokens
-    double perplexity = 0.0;
-    std::int64_t tokens = 0; ///< trained tokens it covered
-};
-
-/// Mean next-token loss of `decoder` over `examples` in batches of `batchSize`, without gradients
-/// and in eval mode (restored after). Checks `ctx` for cancellation between batches when given.
-[[nodiscard]] EvalLoss evaluateLoss(nn::DecoderImpl& decoder,
-                                    const std::vector<data::TokenizedExample>& examples,
-                                    std::int64_t batchSize, std::int64_t padId,
-                                    const c10::Device& device, c10::ScalarType computeDtype,
-                                    const jobs::JobContext* ctx);
+using eval::EvalLoss;
+using eval::evaluateLoss;
 
 /// One fine-tuning run on the engine thread: set-up, the loop of optimiser steps with periodic
 /// evaluation and checkpoints, and the adapter written at the end (adapter-methods.md and the
