@@ -8,18 +8,14 @@ namespace ftw::cli {
 
 int demo(const CliContext& ctx, const DemoJobSpec& spec)
 {
-    const std::optional<JobResult> result = runJob(ctx, spec);
-    if (!result) {
-        return kExitFailure;
-    }
-    if (ctx.isJson) {
-        ctx.out << jobResultJson(*result).dump(2) << '\n';
-    } else if (result->status == JobStatus::Succeeded) {
-        ctx.out << "run " << result->runId << " succeeded in "
-                << formatDuration(static_cast<std::int64_t>(result->elapsedMs))
-                << "; see it with `ftw runs show " << result->runId << "`\n";
-    }
-    return exitCodeFor(ctx, *result);
+    return runJobAndReport(ctx, spec, [&ctx](const JobResult& result) {
+        if (result.status != JobStatus::Succeeded) {
+            return;
+        }
+        ctx.out << "run " << result.runId << " succeeded in "
+                << formatDuration(static_cast<std::int64_t>(result.elapsedMs))
+                << "; see it with `ftw runs show " << result.runId << "`\n";
+    });
 }
 
 } // namespace ftw::cli

@@ -46,6 +46,21 @@ nlohmann::json jobResultJson(const JobResult& result)
     return json;
 }
 
+int runJobAndReport(const CliContext& ctx, const JobSpec& spec,
+                    const std::function<void(const JobResult&)>& printResult)
+{
+    const std::optional<JobResult> result = runJob(ctx, spec);
+    if (!result) {
+        return kExitFailure;
+    }
+    if (ctx.isJson) {
+        ctx.out << jobResultJson(*result).dump(2) << '\n';
+    } else {
+        printResult(*result);
+    }
+    return exitCodeFor(ctx, *result);
+}
+
 int exitCodeFor(const CliContext& ctx, const JobResult& result)
 {
     switch (result.status) {

@@ -113,16 +113,11 @@ int merge(const CliContext& ctx, const MergeSpec& given)
     if (spec.sourceRunId == 0) {
         spec.sourceRunId = adapterSourceRun(ctx, spec.adapterDir);
     }
-    const std::optional<JobResult> result = runJob(ctx, spec);
-    if (!result) {
-        return kExitFailure;
-    }
-    if (ctx.isJson) {
-        ctx.out << jobResultJson(*result).dump(2) << '\n';
-    } else if (result->status == JobStatus::Succeeded) {
-        printExport(ctx, *result);
-    }
-    return exitCodeFor(ctx, *result);
+    return runJobAndReport(ctx, spec, [&ctx](const JobResult& result) {
+        if (result.status == JobStatus::Succeeded) {
+            printExport(ctx, result);
+        }
+    });
 }
 
 } // namespace ftw::cli

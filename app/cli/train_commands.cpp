@@ -57,20 +57,14 @@ void printTrainResult(const CliContext& ctx, const JobResult& result)
 
 int runTrainJob(const CliContext& ctx, const TrainSpec& spec)
 {
-    const std::optional<JobResult> result = runJob(ctx, spec);
-    if (!result) {
-        return kExitFailure;
-    }
-    if (ctx.isJson) {
-        ctx.out << jobResultJson(*result).dump(2) << '\n';
-    } else {
-        printTrainResult(ctx, *result);
-    }
-    if (result->status == JobStatus::Cancelled) {
-        ctx.err << "ftw: a checkpoint was kept; continue with `ftw resume " << result->runId
-                << "`\n";
-    }
-    return exitCodeFor(ctx, *result);
+    return runJobAndReport(ctx, spec, [&ctx](const JobResult& result) {
+        if (result.status == JobStatus::Succeeded) {
+            printTrainResult(ctx, result);
+        } else if (result.status == JobStatus::Cancelled && result.runId != 0) {
+            ctx.err << "ftw: run " << result.runId << " keeps a checkpoint of its last step; "
+                    << "continue it with `ftw resume " << result.runId << "`\n";
+        }
+    });
 }
 
 } // namespace
@@ -255,14 +249,11 @@ int evaluate(const CliContext& ctx, const TrainCliOptions& options)
                              "'; expected none, gsm8k, regex, first-line or full");
     }
     spec.answerExtraction = *extraction;
-    const std::optional<JobResult> result = runJob(ctx, spec);
-    if (!result) {
-        return kExitFailure;
-    }
-    if (ctx.isJson) {
-        ctx.out << jobResultJson(*result).dump(2) << '\n';
-    } else if (result->status == JobStatus::Succeeded) {
-        const nlohmann::json out = nlohmann::json::parse(result->outputJson);
+    return runJobAndReport(ctx, spec, [&](const JobResult& result) {
+        if (result.status != JobStatus::Succeeded) {
+            return;
+        }
+        const nlohmann::json out = nlohmann::json::parse(result.outputJson);
         ctx.out << "loss " << formatFixed(out["loss"].get<double>(), 4) << ", perplexity "
                 << formatFixed(out["perplexity"].get<double>(), 3) << " over "
                 << out["tokens"].get<std::int64_t>() << " tokens of "
@@ -273,8 +264,7 @@ int evaluate(const CliContext& ctx, const TrainCliOptions& options)
                     << formatFixed(100.0 * out["accuracy"].get<double>(), 1) << "% ("
                     << options.answer << " answers)\n";
         }
-    }
-    return exitCodeFor(ctx, *result);
+    });
 }
 
 } // namespace ftw::cli

@@ -13,22 +13,6 @@
 #include <limits>
 
 namespace ftw {
-namespace {
-
-/// The chat_template text of tokenizer_config.json, "" when there is none.
-std::string chatTemplateText(const std::filesystem::path& tokenizerConfig)
-{
-    std::ifstream in(tokenizerConfig);
-    const nlohmann::json json = nlohmann::json::parse(in, nullptr, false);
-    if (json.is_discarded() || !json.is_object() || !json.contains("chat_template") ||
-        !json["chat_template"].is_string()) {
-        return {};
-    }
-    return json["chat_template"].get<std::string>();
-}
-
-} // namespace
-
 Expected<DatasetPreview> previewDataset(const DatasetPreviewRequest& request)
 {
     return core::captureErrors([&] {
@@ -46,8 +30,8 @@ Expected<DatasetPreview> previewDataset(const DatasetPreviewRequest& request)
         if (chatTemplate == data::ChatTemplate::Auto) {
             chatTemplate = request.modelDir.empty()
                                ? data::ChatTemplate::Plain
-                               : data::detectChatTemplate(
-                                     chatTemplateText(request.modelDir / "tokenizer_config.json"));
+                               : data::detectChatTemplate(data::readChatTemplateText(
+                                     request.modelDir / "tokenizer_config.json"));
         }
         std::vector<data::RenderedExample> rendered;
         rendered.reserve(records.size());

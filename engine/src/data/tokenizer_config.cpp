@@ -62,4 +62,15 @@ TokenizerConfig readTokenizerConfig(const std::filesystem::path& path)
     return config;
 }
 
+std::string readChatTemplateText(const std::filesystem::path& path)
+{
+    std::ifstream in(path);
+    const nlohmann::json json = nlohmann::json::parse(in, nullptr, false);
+    if (json.is_discarded() || !json.is_object() || !json.contains("chat_template") ||
+        !json["chat_template"].is_string()) {
+        return {};
+    }
+    return json["chat_template"].get<std::string>();
+}
+
 } // namespace ftw::data

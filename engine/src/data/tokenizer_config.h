@@ -21,4 +21,8 @@ struct TokenizerConfig {
 /// objects. Throws Error{ModelFormat} naming the file and field for malformed content.
 [[nodiscard]] TokenizerConfig readTokenizerConfig(const std::filesystem::path& path);
 
+/// The chat_template text of a tokenizer_config.json, "" when the file, or the field, is missing
+/// or not text.
+[[nodiscard]] std::string readChatTemplateText(const std::filesystem::path& path);
+
 } // namespace ftw::data

@@ -16,17 +16,6 @@ namespace {
 
 constexpr std::int64_t kIgnoreIndex = -100;
 
-std::string chatTemplateText(const std::filesystem::path& tokenizerConfig)
-{
-    std::ifstream in(tokenizerConfig);
-    const nlohmann::json json = nlohmann::json::parse(in, nullptr, false);
-    if (json.is_discarded() || !json.is_object() || !json.contains("chat_template") ||
-        !json["chat_template"].is_string()) {
-        return {};
-    }
-    return json["chat_template"].get<std::string>();
-}
-
 } // namespace
 
 EncodedDataset encodeDataset(const DataConfig& config, const std::filesystem::path& modelDir,
@@ -44,7 +33,7 @@ EncodedDataset encodeDataset(const DataConfig& config, const std::filesystem::pa
     data::ChatTemplate chatTemplate = data::parseChatTemplate(config.chatTemplate);
     const std::filesystem::path tokenizerConfigFile = modelDir / "tokenizer_config.json";
     if (chatTemplate == data::ChatTemplate::Auto) {
-        chatTemplate = data::detectChatTemplate(chatTemplateText(tokenizerConfigFile));
+        chatTemplate = data::detectChatTemplate(data::readChatTemplateText(tokenizerConfigFile));
     }
     EncodedDataset dataset;
     dataset.rendered.reserve(records.size());
