@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -44,63 +45,55 @@ std::vector<VerificationPrompt> fixedPrompts(const model::ModelConfig& config,
 
 } // namespace
 
+namespace {
+
+/// Each export dtype: its name, config.json's torch_dtype and the tensor type.
+struct DTypeNames {
+    ExportDType dtype;
+    std::string_view name;
+    std::string_view torchName;
+    c10::ScalarType scalar;
+};
+constexpr std::array<DTypeNames, 3> kDTypes{{
+    {ExportDType::F32, "f32", "float32", at::kFloat},
+    {ExportDType::F16, "f16", "float16", at::kHalf},
+    {ExportDType::BF16, "bf16", "bfloat16", at::kBFloat16},
+}};
+
+const DTypeNames* findDType(ExportDType dtype)
+{
+    const auto it = std::find_if(kDTypes.begin(), kDTypes.end(),
+                                 [dtype](const DTypeNames& d) { return d.dtype == dtype; });
+    return it == kDTypes.end() ? nullptr : &*it;
+}
+
+} // namespace
+
 ExportDType parseExportDType(std::string_view name)
 {
-    if (name == "f32") {
-        return ExportDType::F32;
-    }
-    if (name == "f16") {
-        return ExportDType::F16;
-    }
-    if (name == "bf16") {
-        return ExportDType::BF16;
-    }
-    return ExportDType::Unknown;
+    const auto it = std::find_if(kDTypes.begin(), kDTypes.end(),
+                                 [name](const DTypeNames& d) { return d.name == name; });
+    return it == kDTypes.end() ? ExportDType::Unknown : it->dtype;
 }
 
 std::string_view exportDTypeName(ExportDType dtype)
 {
-    switch (dtype) {
-    case ExportDType::F32:
-        return "f32";
-    case ExportDType::F16:
-        return "f16";
-    case ExportDType::BF16:
-        return "bf16";
-    case ExportDType::Unknown:
-        break;
-    }
-    return "";
+    const DTypeNames* found = findDType(dtype);
+    return found == nullptr ? "" : found->name;
 }
 
 std::string_view torchDTypeName(ExportDType dtype)
 {
-    switch (dtype) {
-    case ExportDType::F32:
-        return "float32";
-    case ExportDType::F16:
-        return "float16";
-    case ExportDType::BF16:
-        return "bfloat16";
-    case ExportDType::Unknown:
-        break;
-    }
-    return "";
+    const DTypeNames* found = findDType(dtype);
+    return found == nullptr ? "" : found->torchName;
 }
 
 c10::ScalarType scalarType(ExportDType dtype)
 {
-    switch (dtype) {
-    case ExportDType::F32:
-        return at::kFloat;
-    case ExportDType::F16:
-        return at::kHalf;
-    case ExportDType::BF16:
-        return at::kBFloat16;
-    case ExportDType::Unknown:
-        break;
-    }
-    throw Error(ErrorCode::InvalidArgument, "no export dtype chosen (f32, f16 or bf16)");
+    const DTypeNames* found = findDType(dtype);
+    FTW_CHECK(found != nullptr, ErrorCode::InvalidArgument,
+              "no export dtype chosen (f32, f16 or bf16)");
+    return found->scalar;
 }
 
 double relativeTolerance(ExportDType dtype)
