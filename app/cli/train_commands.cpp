@@ -34,6 +34,14 @@ void applyIf(const std::optional<T>& value, T& target)
     }
 }
 
+/// A number of a job's output JSON, formatted; "inf" where JSON has null (an infinite value).
+std::string outputNumber(const nlohmann::json& output, const char* key, int decimals)
+{
+    const auto it = output.find(key);
+    return it != output.end() && it->is_number() ? formatFixed(it->get<double>(), decimals)
+                                                 : std::string("inf");
+}
+
 void printTrainResult(const CliContext& ctx, const JobResult& result)
 {
     if (result.status != JobStatus::Succeeded) {
@@ -44,9 +52,8 @@ void printTrainResult(const CliContext& ctx, const JobResult& result)
             << formatDuration(static_cast<std::int64_t>(result.elapsedMs)) << ": "
             << output.value("steps", 0) << " steps";
     if (output.contains("eval_loss")) {
-        ctx.out << ", eval loss " << formatFixed(output["eval_loss"].get<double>(), 4)
-                << " (perplexity " << formatFixed(output["eval_perplexity"].get<double>(), 2)
-                << ")";
+        ctx.out << ", eval loss " << outputNumber(output, "eval_loss", 4) << " (perplexity "
+                << outputNumber(output, "eval_perplexity", 2) << ")";
     }
     ctx.out << '\n';
     if (output.contains("adapter_dir")) {
@@ -254,8 +261,8 @@ int evaluate(const CliContext& ctx, const TrainCliOptions& options)
             return;
         }
         const nlohmann::json out = nlohmann::json::parse(result.outputJson);
-        ctx.out << "loss " << formatFixed(out["loss"].get<double>(), 4) << ", perplexity "
-                << formatFixed(out["perplexity"].get<double>(), 3) << " over "
+        ctx.out << "loss " << outputNumber(out, "loss", 4) << ", perplexity "
+                << outputNumber(out, "perplexity", 3) << " over "
                 << out["tokens"].get<std::int64_t>() << " tokens of "
                 << out["examples"].get<std::int64_t>() << " examples (" << spec.split << ")\n";
         if (out.contains("accuracy")) {

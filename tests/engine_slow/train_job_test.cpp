@@ -4,6 +4,7 @@
 #include "support/train_fixture.h"
 
 #include "jobs/job_context.h"
+#include "model/safetensors.h"
 #include "train/trainer.h"
 
 #include <ftw/engine.h>
@@ -75,8 +76,8 @@ TEST_P(TrainOverfitTest, LossFallsWellBelowItsStartAndTheRunIsStored)
     EXPECT_TRUE(std::filesystem::exists(detail.runDir / "adapter" / "adapter_config.json"));
     const auto params = *store->params(run.job.runId);
     EXPECT_NE(std::find(params.begin(), params.end(),
-                        std::pair<std::string, std::string>{"train.learning_rate",
-                                                            nlohmann::json(spec.train.learningRate).dump()}),
+                        std::pair<std::string, std::string>{
+                            "train.learning_rate", nlohmann::json(spec.train.learningRate).dump()}),
               params.end());
 }
 
@@ -85,9 +86,9 @@ std::vector<OverfitCase> overfitCases()
     std::vector<OverfitCase> cases;
     for (const ArchId arch :
          {ArchId::Llama, ArchId::Mistral, ArchId::Qwen2, ArchId::Qwen3, ArchId::Gpt2}) {
-        for (const AdapterMethod method : {AdapterMethod::Lora, AdapterMethod::Dora,
-                                           AdapterMethod::Vera, AdapterMethod::Bone,
-                                           AdapterMethod::Pissa}) {
+        for (const AdapterMethod method :
+             {AdapterMethod::Lora, AdapterMethod::Dora, AdapterMethod::Vera, AdapterMethod::Bone,
+              AdapterMethod::Pissa}) {
             cases.push_back({arch, method});
         }
     }
@@ -313,6 +314,44 @@ TEST(TrainFullTest, FullFineTuningWritesAModelThatEvaluatesToTheRunsFinalEvalLos
     EXPECT_NEAR(nlohmann::json::parse(evaluated.outputJson)["loss"].get<double>(),
                 output["eval_loss"].get<double>(), 1e-5);
     EXPECT_LT(run.loss.back().value, run.loss.front().value);
+}
+
+} // namespace
+} // namespace ftw
+
+namespace ftw {
+namespace {
+
+TEST(TrainNanTest, ANonFiniteLossEndsTheRunFailedWithAMessageAndAnEvent)
+{
+    const test::TempDir dir;
+    nn::Decoder decoder = model::writeTinyModel(dir / "model", model::ArchId::Llama, 1);
+    {
+        // A weight file with an infinity in it: the very first loss is not finite.
+        at::NoGradGuard noGrad;
+        std::vector<std::pair<std::string, at::Tensor>> tensors;
+        for (const auto& item : decoder->named_parameters()) {
+            tensors.emplace_back(item.key(), item.value());
+        }
+        decoder->named_parameters()["model.layers.0.mlp.down_proj.weight"][0][0] =
+            std::numeric_limits<float>::infinity();
+        model::writeSafetensors(dir / "model" / "model.safetensors", tensors);
+    }
+    const TrainSpec spec = test::tinyTrainSpec(dir, model::ArchId::Llama, AdapterMethod::Lora);
+    const TrainResult run = runTraining(dir / "ftw.db", spec);
+    ASSERT_EQ(run.job.status, JobStatus::Failed);
+    EXPECT_EQ(run.job.error.code, ErrorCode::InvalidConfig);
+    EXPECT_NE(run.job.error.message.find("the training loss became NaN at step 1"),
+              std::string::npos)
+        << run.job.error.message;
+    EXPECT_NE(run.job.error.message.find("lower train.learning_rate"), std::string::npos);
+
+    auto store = RunStore::open(dir / "ftw.db", StoreMode::ReadOnly);
+    EXPECT_EQ(store->run(run.job.runId)->summary.status, RunStatus::Failed);
+    const std::vector<RunEvent> events = *store->events(run.job.runId);
+    ASSERT_EQ(events.size(), 1U);
+    EXPECT_EQ(events[0].kind, "nan");
+    EXPECT_EQ(events[0].step, 1);
 }
 
 } // namespace
