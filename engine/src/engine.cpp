@@ -5,9 +5,9 @@
 #include "core/device.h"
 #include "jobs/demo_job.h"
 #include "jobs/eval_job.h"
+#include "jobs/job_runner.h"
 #include "jobs/merge_job.h"
 #include "jobs/train_job.h"
-#include "jobs/job_runner.h"
 #include "storage/run_repository.h"
 #include "storage/store.h"
 

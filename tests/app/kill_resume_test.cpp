@@ -36,9 +36,9 @@ TEST_F(KillResumeTest, AKilledTrainingIsInterruptedAndResumesFromItsLastCheckpoi
         }
     }
     constexpr int kSteps = 600;
-    std::vector<std::string> args = {FTW_BINARY, "train",      "--model", model,
-                                     "--data",   data,         "--steps", std::to_string(kSteps),
-                                     "--save-every", "5",      "--db",    db()};
+    std::vector<std::string> args = {FTW_BINARY,     "train", "--model", model,
+                                     "--data",       data,    "--steps", std::to_string(kSteps),
+                                     "--save-every", "5",     "--db",    db()};
     std::vector<char*> argv;
     for (std::string& arg : args) {
         argv.push_back(arg.data());

@@ -356,3 +356,26 @@ TEST(TrainNanTest, ANonFiniteLossEndsTheRunFailedWithAMessageAndAnEvent)
 
 } // namespace
 } // namespace ftw
+
+namespace ftw {
+namespace {
+
+TEST(TrainFailureTest, AModelFolderThatCannotBeLoadedIsRecordedAsAFailedRunWithTheReason)
+{
+    const test::TempDir dir;
+    TrainSpec spec = test::tinyTrainSpec(dir, model::ArchId::Llama, AdapterMethod::Lora);
+    spec.modelDir = dir / "missing-model";
+    auto engine = Engine::create(EngineOptions{dir / "ftw.db", 0});
+    const JobResult result = (*engine)->wait((*engine)->submit(spec).id);
+    ASSERT_EQ(result.status, JobStatus::Failed);
+    ASSERT_NE(result.runId, 0);
+    auto store = RunStore::open(dir / "ftw.db", StoreMode::ReadOnly);
+    const RunDetail run = *store->run(result.runId);
+    EXPECT_EQ(run.summary.status, RunStatus::Failed);
+    EXPECT_EQ(run.summary.error.message,
+              "'" + spec.modelDir.string() + "' is not a model folder: it has no config.json");
+    EXPECT_FALSE(store->params(result.runId)->empty());
+}
+
+} // namespace
+} // namespace ftw

@@ -20,8 +20,8 @@ inline void writeArithmeticDataset(const std::filesystem::path& file, int record
     for (int i = 0; i < records; ++i) {
         const int a = (i * 7 + 3) % 10;
         const int b = (i * 3 + 1) % 10;
-        out << R"({"prompt": ")" << a << "+" << b << R"(=", "completion": ")" << a + b
-            << R"(;"})" << '\n';
+        out << R"({"prompt": ")" << a << "+" << b << R"(=", "completion": ")" << a + b << R"(;"})"
+            << '\n';
     }
 }
 

@@ -76,11 +76,11 @@ struct CheckpointInfo {
 /// A merged model or adapter written by an export, with its verification report.
 struct ExportInfo {
     std::int64_t id = 0;
-    std::optional<RunId> runId;  ///< the run that wrote it (merge jobs record their own run)
-    std::string kind;            ///< "merged" or "adapter"
-    std::string dtype;           ///< "f32", "f16", "bf16"; "" for an adapter
+    std::optional<RunId> runId; ///< the run that wrote it (merge jobs record their own run)
+    std::string kind;           ///< "merged" or "adapter"
+    std::string dtype;          ///< "f32", "f16", "bf16"; "" for an adapter
     std::filesystem::path path;
-    std::string status;          ///< running, succeeded, failed, cancelled
+    std::string status; ///< running, succeeded, failed, cancelled
     std::string verificationJson = "{}";
     std::optional<double> maxAbsLogitDiff;
     std::string errorMessage;

@@ -5,6 +5,8 @@
 #include "core/clock.h"
 #include "storage/store.h"
 
+#include <nlohmann/json.hpp>
+
 #include <condition_variable>
 #include <mutex>
 
@@ -13,6 +15,19 @@ namespace {
 
 constexpr std::size_t kMetricBatchRows = 64;
 constexpr auto kProgressInterval = std::chrono::milliseconds(100);
+
+/// A JSON document flattened to dotted keys with JSON values ("train.learning_rate" -> "0.0002").
+void flatten(const nlohmann::json& json, const std::string& prefix,
+             std::vector<std::pair<std::string, std::string>>& out)
+{
+    if (json.is_object() && !json.empty()) {
+        for (const auto& [key, value] : json.items()) {
+            flatten(value, prefix.empty() ? key : prefix + "." + key, out);
+        }
+        return;
+    }
+    out.emplace_back(prefix, json.dump());
+}
 
 } // namespace
 
@@ -59,6 +74,15 @@ RunId JobContext::createRun(const storage::NewRun& run)
     core::writeFileAtomically(dir / "config.json", run.configJson + "\n");
     m_runLog.open(dir / "run.log", std::ios::app);
     return m_runId;
+}
+
+void JobContext::setRunConfig(const std::string& configJson)
+{
+    std::vector<std::pair<std::string, std::string>> params;
+    flatten(nlohmann::json::parse(configJson), "", params);
+    storage::RunRepository repo(database());
+    repo.setConfig(m_runId, configJson, params);
+    core::writeFileAtomically(runDir() / "config.json", configJson + "\n");
 }
 
 void JobContext::adoptRun(RunId id)

@@ -43,6 +43,9 @@ public:
     /// Creates the run this job records: its row (status running), its folder with a copy of the
     /// config and its log file. A job creates at most one run.
     RunId createRun(const storage::NewRun& run);
+    /// Replaces the run's config (JSON text): its row, its flattened parameters (for config
+    /// diffs) and the copy in its folder.
+    void setRunConfig(const std::string& configJson);
     /// Continues an existing run (resume): sets it running again in this process and opens its
     /// log for appending.
     void adoptRun(RunId id);

@@ -11,9 +11,13 @@
 
 namespace ftw::storage {
 
-void RunRepository::setParams(RunId id, std::span<const std::pair<std::string, std::string>> params)
+void RunRepository::setConfig(RunId id, std::string_view configJson,
+                              std::span<const std::pair<std::string, std::string>> params)
 {
     Transaction tx(m_db, TransactionMode::Immediate);
+    m_db.prepare("UPDATE runs SET config_json = ?, updated_at_ms = ? WHERE id = ?")
+        .bindAll(configJson, core::unixTimeMs(), id)
+        .run();
     m_db.prepare("DELETE FROM run_params WHERE run_id = ?").bindAll(id).run();
     Statement insert = m_db.prepare("INSERT INTO run_params (run_id, key, value) VALUES (?, ?, ?)");
     for (const auto& [key, value] : params) {

@@ -56,8 +56,10 @@ public:
     /// Returns how many were marked.
     int markInterruptedRuns();
 
-    /// Replaces the flattened parameters of a run (run_params), in one transaction.
-    void setParams(RunId id, std::span<const std::pair<std::string, std::string>> params);
+    /// Replaces the config of a run and its flattened parameters (run_params), in one
+    /// transaction.
+    void setConfig(RunId id, std::string_view configJson,
+                   std::span<const std::pair<std::string, std::string>> params);
     /// Makes an ended run (interrupted, cancelled, failed) running again in this process.
     void reopenRun(RunId id);
     /// Removes metric values recorded after `step` (what a resumed run will record again).

@@ -29,19 +29,6 @@ using Clock = std::chrono::steady_clock;
 constexpr double kInitialLossScale = 65536.0;
 constexpr std::int64_t kLossScaleGrowthInterval = 2000;
 
-/// The config flattened to dotted keys with JSON values, for config diffs.
-void flatten(const nlohmann::json& json, const std::string& prefix,
-             std::vector<std::pair<std::string, std::string>>& out)
-{
-    if (json.is_object() && !json.empty()) {
-        for (const auto& [key, value] : json.items()) {
-            flatten(value, prefix.empty() ? key : prefix + "." + key, out);
-        }
-        return;
-    }
-    out.emplace_back(prefix, json.dump());
-}
-
 bool isNoDecay(const std::string& name, const at::Tensor& tensor)
 {
     return name.ends_with("bias") || name.find("norm") != std::string::npos ||
@@ -95,11 +82,14 @@ void Trainer::setUp()
     m_spec.adapter.seed = t.seed;
     torch::manual_seed(t.seed);
 
+    m_configJson = runConfigJson(m_spec);
+    createOrAdoptRun(); // from here on, a failure is recorded with the run
+
+    m_model = model::loadModel(m_spec.modelDir);
     const std::filesystem::path tokenizerFile = m_spec.modelDir / "tokenizer.json";
     FTW_CHECK(std::filesystem::exists(tokenizerFile), ErrorCode::NotFound,
               "'" + m_spec.modelDir.string() + "' has no tokenizer.json to read the dataset with");
     const data::Tokenizer tokenizer = data::Tokenizer::fromFile(tokenizerFile);
-    m_model = model::loadModel(m_spec.modelDir);
     m_dataset = encodeDataset(m_spec.data, m_spec.modelDir, tokenizer, m_model.config.eosTokenIds);
     m_split = splitExamples(m_dataset, m_spec.data, t.seed);
 
@@ -115,10 +105,10 @@ void Trainer::setUp()
                                       : static_cast<std::int64_t>(std::ceil(
                                             t.warmupRatio * static_cast<double>(m_totalSteps)));
     if (m_spec.adapter.method == AdapterMethod::AdaLora && m_spec.adapter.totalStep == 0) {
-        m_spec.adapter.totalStep = m_totalSteps;
+        m_spec.adapter.totalStep = m_totalSteps; // known only now: store the config that ran
+        m_configJson = runConfigJson(m_spec);
+        m_ctx.setRunConfig(m_configJson);
     }
-    m_configJson = runConfigJson(m_spec);
-    createOrAdoptRun();
 
     adapters::AttachOptions attach;
     std::int64_t gradientBatch = 0;
@@ -212,9 +202,7 @@ void Trainer::createOrAdoptRun()
         .configJson = m_configJson,
         .seed = static_cast<std::int64_t>(m_spec.train.seed),
     });
-    std::vector<std::pair<std::string, std::string>> params;
-    flatten(nlohmann::json::parse(m_configJson), "", params);
-    storage::RunRepository(m_ctx.database()).setParams(m_ctx.runId(), params);
+    m_ctx.setRunConfig(m_configJson);
 }
 
 void Trainer::buildOptimizer()

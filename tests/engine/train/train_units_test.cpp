@@ -101,8 +101,8 @@ TEST(TrainingBatchTest, CollatePadsRightAndLabelsOnlyTrainedTokens)
     const std::vector<const data::TokenizedExample*> items{&a, &b};
     const train::Batch batch = train::collate(items, 0);
     EXPECT_TRUE(at::equal(batch.inputIds, at::tensor({5, 6, 7, 8, 9, 0}, at::kLong).view({2, 3})));
-    EXPECT_TRUE(at::equal(batch.labels,
-                          at::tensor({-100, 6, 7, 8, 9, -100}, at::kLong).view({2, 3})));
+    EXPECT_TRUE(
+        at::equal(batch.labels, at::tensor({-100, 6, 7, 8, 9, -100}, at::kLong).view({2, 3})));
     EXPECT_EQ(batch.tokens, 5);
     EXPECT_EQ(batch.trainedTokens, 3); // 6, 7 and 9: a first token is never predicted
 }
