@@ -6,6 +6,7 @@
 #include "models/run_table_model.h"
 #include "new_run_page.h"
 #include "runs_page.h"
+#include "train_form.h"
 
 #include <QCloseEvent>
 #include <QHBoxLayout>
@@ -110,6 +111,8 @@ MainWindow::MainWindow(Engine& engine, RunStore store, QWidget* parent)
     connect(d->navigation, &QListWidget::currentRowChanged, d->pages,
             &QStackedWidget::setCurrentIndex);
     connect(d->newRunPage, &NewRunPage::demoRequested, this, &MainWindow::startDemo);
+    connect(d->newRunPage->trainForm(), &TrainForm::startRequested, this,
+            [this] { startJob(d->newRunPage->trainForm()->trainSpec(), 0); });
     connect(d->stopButton, &QPushButton::clicked, this, [this] {
         if (const auto job = d->controller->activeJob()) {
             d->controller->requestCancel(*job);
@@ -175,14 +178,19 @@ MainWindow::~MainWindow() = default;
 
 void MainWindow::startDemo(int steps)
 {
+    DemoJobSpec spec;
+    spec.steps = steps;
+    startJob(spec, steps);
+}
+
+void MainWindow::startJob(const JobSpec& spec, int totalSteps)
+{
     if (d->controller->activeJob()) {
         return;
     }
-    DemoJobSpec spec;
-    spec.steps = steps;
     d->controller->submit(spec);
     d->newRunPage->setJobRunning(true);
-    d->progress->setRange(0, steps);
+    d->progress->setRange(0, totalSteps);
     d->progress->setValue(0);
     d->progress->show();
     d->stopButton->setEnabled(true);

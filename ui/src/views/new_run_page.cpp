@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "new_run_page.h"
 
+#include "train_form.h"
+
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QLabel>
@@ -15,12 +17,7 @@ NewRunPage::NewRunPage(QWidget* parent) : QWidget(parent)
     auto* title = new QLabel(tr("New run"), this);
     title->setObjectName(QStringLiteral("pageTitle"));
 
-    auto* pending = new QLabel(
-        tr("Choosing a base model, a dataset and an adapter method is not available in this build "
-           "yet. The demonstration job below runs through the same engine, run store and live "
-           "progress that fine-tuning will use."),
-        this);
-    pending->setWordWrap(true);
+    m_trainForm = new TrainForm(this);
 
     auto* demoBox = new QGroupBox(tr("Demonstration job"), this);
     auto* description = new QLabel(
@@ -38,7 +35,6 @@ NewRunPage::NewRunPage(QWidget* parent) : QWidget(parent)
 
     m_startDemo = new QPushButton(tr("Start demo job"), demoBox);
     m_startDemo->setObjectName(QStringLiteral("startDemo"));
-    m_startDemo->setDefault(true);
 
     auto* form = new QFormLayout;
     form->setFieldGrowthPolicy(QFormLayout::FieldsStayAtSizeHint);
@@ -51,7 +47,7 @@ NewRunPage::NewRunPage(QWidget* parent) : QWidget(parent)
 
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(title);
-    layout->addWidget(pending);
+    layout->addWidget(m_trainForm);
     layout->addWidget(demoBox);
     layout->addStretch(1);
 
@@ -67,6 +63,7 @@ int NewRunPage::demoSteps() const
 void NewRunPage::setJobRunning(bool isRunning)
 {
     m_startDemo->setEnabled(!isRunning);
+    m_trainForm->setJobRunning(isRunning);
 }
 
 } // namespace ftw::ui

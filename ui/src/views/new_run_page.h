@@ -8,8 +8,10 @@ class QSpinBox;
 
 namespace ftw::ui {
 
-/// The New-run page. Model, dataset and method pickers are not built yet; for now it offers the
-/// demonstration job, which exercises the whole path (engine thread, store, progress, cancel).
+class TrainForm;
+
+/// The New-run page: the fine-tuning form, and the demonstration job (which exercises the whole
+/// path: engine thread, store, progress, cancel).
 class NewRunPage : public QWidget {
     Q_OBJECT
 
@@ -17,6 +19,7 @@ public:
     explicit NewRunPage(QWidget* parent = nullptr);
 
     [[nodiscard]] QPushButton* startDemoButton() const { return m_startDemo; }
+    [[nodiscard]] TrainForm* trainForm() const { return m_trainForm; }
     [[nodiscard]] int demoSteps() const;
     void setJobRunning(bool isRunning);
 
@@ -24,6 +27,7 @@ Q_SIGNALS:
     void demoRequested(int steps);
 
 private:
+    TrainForm* m_trainForm = nullptr;
     QSpinBox* m_steps = nullptr;
     QPushButton* m_startDemo = nullptr;
 };

@@ -28,6 +28,8 @@ public:
 
     /// Starts the demonstration job (the same as the New-run page's button).
     void startDemo(int steps);
+    /// Submits `spec` unless a job is running, and shows its progress (0 steps: not known yet).
+    void startJob(const JobSpec& spec, int totalSteps);
 
     /// Replaces the question asked when the window is closed during a job (default: a message box).
     /// It returns true to stop the job and close.

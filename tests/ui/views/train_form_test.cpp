@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: MIT
+// The New-run fine-tuning form: the same run config as `ftw train`, validation as you type, and a
+// real training run started from the window.
+#include "views/train_form.h"
+
+#include <ftw/ui/main_window.h>
+
+#include "models/run_table_model.h"
+
+#include "support/qt_wait.h"
+#include "support/temp_dir.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QProcess>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QTableView>
+
+#include <fstream>
+
+namespace ftw::ui {
+namespace {
+
+/// Runs the real `ftw` binary; returns its standard output (and fails the test on a non-zero exit).
+QByteArray runFtw(const QStringList& args)
+{
+    QProcess process;
+    process.start(QStringLiteral(FTW_BINARY), args);
+    EXPECT_TRUE(process.waitForFinished(60000));
+    EXPECT_EQ(process.exitCode(), 0) << process.readAllStandardError().toStdString();
+    return process.readAllStandardOutput();
+}
+
+class TrainFormTest : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        runFtw({QStringLiteral("make-tiny-model"), model(), QStringLiteral("--arch"),
+                QStringLiteral("llama")});
+        std::ofstream out(m_dir / "data.jsonl");
+        for (int i = 0; i < 12; ++i) {
+            out << R"({"prompt": ")" << i << R"(?", "completion": ")" << i * i << R"(."})" << '\n';
+        }
+    }
+
+    QString model() const { return QString::fromStdString((m_dir / "model").string()); }
+    QString data() const { return QString::fromStdString((m_dir / "data.jsonl").string()); }
+
+    template <typename T>
+    static T* child(const QWidget& parent, const char* name)
+    {
+        T* widget = parent.findChild<T*>(QString::fromLatin1(name));
+        EXPECT_NE(widget, nullptr) << name;
+        return widget;
+    }
+
+    /// Fills the form with the choices of `ftw train --model M --data D --method dora --r 4
+    /// --targets q_proj,v_proj --steps 12 --batch-size 2 --lr 0.01 --scheduler cosine --seed 3`.
+    void fill(const TrainForm& form) const
+    {
+        child<QLineEdit>(form, "modelDir")->setText(model());
+        child<QLineEdit>(form, "dataFile")->setText(data());
+        child<QComboBox>(form, "method")->setCurrentText(QStringLiteral("dora"));
+        child<QSpinBox>(form, "rank")->setValue(4);
+        child<QLineEdit>(form, "targets")->setText(QStringLiteral("q_proj, v_proj"));
+        child<QSpinBox>(form, "steps")->setValue(12);
+        child<QSpinBox>(form, "batchSize")->setValue(2);
+        child<QDoubleSpinBox>(form, "learningRate")->setValue(0.01);
+        child<QComboBox>(form, "scheduler")->setCurrentText(QStringLiteral("cosine"));
+        child<QSpinBox>(form, "seed")->setValue(3);
+    }
+
+    test::TempDir m_dir;
+};
+
+TEST_F(TrainFormTest, TheFormMakesTheSameRunConfigAsTheCommandLine)
+{
+    TrainForm form;
+    fill(form);
+    const QByteArray cli = runFtw({QStringLiteral("train"),
+                                   QStringLiteral("--model"),
+                                   model(),
+                                   QStringLiteral("--data"),
+                                   data(),
+                                   QStringLiteral("--method"),
+                                   QStringLiteral("dora"),
+                                   QStringLiteral("--r"),
+                                   QStringLiteral("4"),
+                                   QStringLiteral("--targets"),
+                                   QStringLiteral("q_proj,v_proj"),
+                                   QStringLiteral("--steps"),
+                                   QStringLiteral("12"),
+                                   QStringLiteral("--batch-size"),
+                                   QStringLiteral("2"),
+                                   QStringLiteral("--lr"),
+                                   QStringLiteral("0.01"),
+                                   QStringLiteral("--scheduler"),
+                                   QStringLiteral("cosine"),
+                                   QStringLiteral("--seed"),
+                                   QStringLiteral("3"),
+                                   QStringLiteral("--print-config")});
+    EXPECT_EQ(nlohmann::json::parse(runConfigJson(form.trainSpec())),
+              nlohmann::json::parse(cli.toStdString()));
+
+    // And an imported config fills the form back to the same config.
+    TrainForm imported;
+    imported.setTrainSpec(form.trainSpec());
+    EXPECT_EQ(runConfigJson(imported.trainSpec()), runConfigJson(form.trainSpec()));
+}
+
+TEST_F(TrainFormTest, ValidationAsYouTypeNamesTheFieldAndGatesStart)
+{
+    TrainForm form;
+    form.show();
+    EXPECT_FALSE(form.startButton()->isEnabled());
+    EXPECT_EQ(form.validationMessage(),
+              QStringLiteral("run config: 'model' must be a model folder"));
+    fill(form);
+    EXPECT_TRUE(form.startButton()->isEnabled());
+    EXPECT_TRUE(form.validationMessage().isEmpty());
+    child<QSpinBox>(form, "rank")->setValue(0);
+    child<QComboBox>(form, "method")->setCurrentText(QStringLiteral("adalora"));
+    child<QLineEdit>(form, "runName")->setText(QString());
+    EXPECT_FALSE(form.startButton()->isEnabled());
+    EXPECT_TRUE(form.validationMessage().contains(QStringLiteral("'name'")))
+        << form.validationMessage().toStdString();
+}
+
+TEST_F(TrainFormTest, StartingFromTheWindowTrainsAndTheRunAppearsSucceeded)
+{
+    const std::filesystem::path db = m_dir / "ftw.db";
+    auto engine = Engine::create(EngineOptions{db, 0});
+    ASSERT_TRUE(engine.hasValue());
+    auto store = RunStore::open(db, StoreMode::ReadOnly);
+    ASSERT_TRUE(store.hasValue());
+    auto window = std::make_unique<MainWindow>(**engine, std::move(*store));
+    window->show();
+    child<QListWidget>(*window, "navigation")->setCurrentRow(1);
+    auto* form = window->findChild<TrainForm*>();
+    ASSERT_NE(form, nullptr);
+    fill(*form);
+    form->startButton()->click();
+    EXPECT_FALSE(form->startButton()->isEnabled());
+    auto* table = child<QTableView>(*window, "runsTable");
+    ASSERT_TRUE(test::waitUntil(
+        [&] {
+            return table->model()->rowCount() == 1 &&
+                   table->model()->data(table->model()->index(0, RunTableModel::Status)) ==
+                       QStringLiteral("succeeded");
+        },
+        60000));
+    EXPECT_EQ(table->model()->data(table->model()->index(0, RunTableModel::Method)),
+              QStringLiteral("dora"));
+    ASSERT_TRUE(test::waitUntil([&] { return form->startButton()->isEnabled(); }));
+    window.reset();
+}
+
+} // namespace
+} // namespace ftw::ui
