@@ -31,7 +31,7 @@ DesktopOptions parseDesktopOptions(const QStringList& arguments)
         QCoreApplication::translate("DesktopOptions", "start the demonstration job at once"));
     const QCommandLineOption pageOption(
         QStringLiteral("page"),
-        QCoreApplication::translate("DesktopOptions", "open on this page: runs or new-run"),
+        QCoreApplication::translate("DesktopOptions", "open on this page: runs, new-run or live"),
         QStringLiteral("PAGE"));
     parser.addOptions({dbOption, screenshotOption, delayOption, demoOption, pageOption});
 
@@ -49,9 +49,9 @@ DesktopOptions parseDesktopOptions(const QStringList& arguments)
     options.shouldRunDemo = parser.isSet(demoOption);
     options.page = parser.value(pageOption);
     if (!options.page.isEmpty() && options.page != QStringLiteral("runs") &&
-        options.page != QStringLiteral("new-run")) {
-        options.errorText = QCoreApplication::translate("DesktopOptions",
-                                                        "--page expects runs or new-run, got '%1'")
+        options.page != QStringLiteral("new-run") && options.page != QStringLiteral("live")) {
+        options.errorText = QCoreApplication::translate(
+                                "DesktopOptions", "--page expects runs, new-run or live, got '%1'")
                                 .arg(options.page);
     }
     if (parser.isSet(delayOption)) {

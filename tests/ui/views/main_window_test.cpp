@@ -2,6 +2,8 @@
 #include <ftw/ui/main_window.h>
 
 #include "models/run_table_model.h"
+#include "views/live_run_page.h"
+#include "widgets/metric_chart.h"
 
 #include "support/qt_wait.h"
 #include "support/temp_dir.h"
@@ -9,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <QLabel>
+#include <QLineSeries>
 #include <QListWidget>
 #include <QProgressBar>
 #include <QPushButton>
@@ -69,9 +72,10 @@ TEST_F(MainWindowTest, OpensOnTheEmptyRunsTableWithNavigation)
     EXPECT_TRUE(m_window->isVisible());
     EXPECT_TRUE(m_window->windowTitle().contains(QStringLiteral("Fine-Tuning Workbench")));
     auto* navigation = child<QListWidget>("navigation");
-    ASSERT_EQ(navigation->count(), 2);
+    ASSERT_EQ(navigation->count(), 3);
     EXPECT_EQ(navigation->item(0)->text(), QStringLiteral("Runs"));
     EXPECT_EQ(navigation->item(1)->text(), QStringLiteral("New run"));
+    EXPECT_EQ(navigation->item(2)->text(), QStringLiteral("Live run"));
     EXPECT_EQ(table()->model()->rowCount(), 0);
     EXPECT_TRUE(child<QLabel>("runsEmptyState")->isVisible());
     EXPECT_FALSE(child<QProgressBar>("jobProgress")->isVisible());
@@ -89,7 +93,16 @@ TEST_F(MainWindowTest, DemoJobShowsProgressThenAppearsAsSucceeded)
     ASSERT_TRUE(test::waitUntil([&] { return !progress->isVisible(); }, 30000));
     ASSERT_EQ(table()->model()->rowCount(), 1);
     EXPECT_EQ(statusOfRow(0), QStringLiteral("succeeded"));
-    EXPECT_TRUE(table()->isVisible());
+    // The job was followed on the Live-run page: its loss chart holds the last step.
+    auto* live = m_window->findChild<LiveRunPage*>();
+    ASSERT_NE(live, nullptr);
+    EXPECT_TRUE(live->isVisible());
+    ASSERT_GT(live->lossChart()->history().size(), 0U);
+    EXPECT_EQ(live->lossChart()->history().points().back().x(), 200.0);
+    EXPECT_TRUE(test::waitUntil([&] {
+        return live->lossChart()->rawSeries()->count() ==
+               static_cast<int>(live->lossChart()->history().size());
+    }));
     EXPECT_TRUE(child<QPushButton>("startDemo")->isEnabled());
 }
 

@@ -6,6 +6,8 @@
 #include <ftw/ui/main_window.h>
 
 #include "models/run_table_model.h"
+#include "views/live_run_page.h"
+#include "widgets/metric_chart.h"
 
 #include "support/qt_wait.h"
 #include "support/temp_dir.h"
@@ -17,6 +19,7 @@
 #include <QDoubleSpinBox>
 #include <QLabel>
 #include <QLineEdit>
+#include <QLineSeries>
 #include <QListWidget>
 #include <QProcess>
 #include <QProgressBar>
@@ -159,6 +162,13 @@ TEST_F(TrainFormTest, StartingFromTheWindowTrainsAndTheRunAppearsSucceeded)
         60000));
     EXPECT_EQ(table->model()->data(table->model()->index(0, RunTableModel::Method)),
               QStringLiteral("dora"));
+    // The live charts followed the run to its last step (always reported) and keep its history.
+    auto* live = window->findChild<LiveRunPage*>();
+    ASSERT_NE(live, nullptr);
+    ASSERT_GT(live->lossChart()->history().size(), 0U);
+    EXPECT_EQ(live->lossChart()->history().points().back().x(), 12.0);
+    EXPECT_EQ(live->learningRateChart()->history().size(), live->lossChart()->history().size());
+    EXPECT_TRUE(test::waitUntil([&] { return live->lossChart()->rawSeries()->count() > 0; }));
     ASSERT_TRUE(test::waitUntil([&] { return form->startButton()->isEnabled(); }));
     window.reset();
 }

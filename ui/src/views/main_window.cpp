@@ -3,6 +3,7 @@
 
 #include "bridge/engine_controller.h"
 #include "bridge/qt_convert.h"
+#include "live_run_page.h"
 #include "models/run_table_model.h"
 #include "new_run_page.h"
 #include "runs_page.h"
@@ -42,6 +43,7 @@ struct MainWindow::Private {
     RunTableModel* runs = nullptr;
     RunsPage* runsPage = nullptr;
     NewRunPage* newRunPage = nullptr;
+    LiveRunPage* liveRunPage = nullptr;
     QListWidget* navigation = nullptr;
     QStackedWidget* pages = nullptr;
     QLabel* jobLabel = nullptr;
@@ -63,17 +65,20 @@ MainWindow::MainWindow(Engine& engine, RunStore store, QWidget* parent)
     d->runs = new RunTableModel(std::move(store), this);
     d->runsPage = new RunsPage(*d->runs, this);
     d->newRunPage = new NewRunPage(this);
+    d->liveRunPage = new LiveRunPage(*d->controller, this);
 
     d->navigation = new QListWidget(this);
     d->navigation->setObjectName(QStringLiteral("navigation"));
     d->navigation->addItem(tr("Runs"));
     d->navigation->addItem(tr("New run"));
+    d->navigation->addItem(tr("Live run"));
     d->navigation->setFixedWidth(150);
     d->navigation->setCurrentRow(0);
 
     d->pages = new QStackedWidget(this);
     d->pages->addWidget(d->runsPage);
     d->pages->addWidget(d->newRunPage);
+    d->pages->addWidget(d->liveRunPage);
 
     auto* central = new QWidget(this);
     auto* layout = new QHBoxLayout(central);
@@ -113,6 +118,7 @@ MainWindow::MainWindow(Engine& engine, RunStore store, QWidget* parent)
     connect(d->newRunPage, &NewRunPage::demoRequested, this, &MainWindow::startDemo);
     connect(d->newRunPage->trainForm(), &TrainForm::startRequested, this,
             [this] { startJob(d->newRunPage->trainForm()->trainSpec(), 0); });
+    connect(d->liveRunPage, &LiveRunPage::stopRequested, d->stopButton, &QPushButton::click);
     connect(d->stopButton, &QPushButton::clicked, this, [this] {
         if (const auto job = d->controller->activeJob()) {
             d->controller->requestCancel(*job);
@@ -196,7 +202,7 @@ void MainWindow::startJob(const JobSpec& spec, int totalSteps)
     d->stopButton->setEnabled(true);
     d->stopButton->show();
     d->jobLabel->setText(tr("Queued"));
-    d->navigation->setCurrentRow(0);
+    d->navigation->setCurrentRow(2); // the Live-run page
 }
 
 void MainWindow::showPage(const QString& name)
@@ -205,6 +211,8 @@ void MainWindow::showPage(const QString& name)
         d->navigation->setCurrentRow(0);
     } else if (name == QStringLiteral("new-run")) {
         d->navigation->setCurrentRow(1);
+    } else if (name == QStringLiteral("live")) {
+        d->navigation->setCurrentRow(2);
     }
 }
 

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+#include "metric_chart.h"
+
+#include <QChart>
+#include <QLineSeries>
+#include <QPen>
+#include <QTimer>
+#include <QValueAxis>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace ftw::ui {
+
+MetricChart::MetricChart(const QString& title, const QString& yTitle, bool hasSmoothed,
+                         QWidget* parent)
+    : QChartView(parent)
+{
+    auto* chart = new QChart;
+    chart->setTitle(title);
+    chart->legend()->setVisible(hasSmoothed);
+    chart->legend()->setAlignment(Qt::AlignBottom);
+    chart->setMargins(QMargins(4, 4, 4, 4));
+    m_raw = new QLineSeries(chart);
+    m_raw->setName(hasSmoothed ? tr("raw") : title);
+    chart->addSeries(m_raw);
+    if (hasSmoothed) {
+        QPen faint = m_raw->pen();
+        faint.setColor(QColor(120, 160, 220));
+        faint.setWidthF(1.0);
+        m_raw->setPen(faint);
+        m_smooth = new QLineSeries(chart);
+        m_smooth->setName(tr("smoothed"));
+        QPen strong = m_smooth->pen();
+        strong.setColor(QColor(20, 70, 160));
+        strong.setWidthF(2.0);
+        m_smooth->setPen(strong);
+        chart->addSeries(m_smooth);
+    }
+    m_x = new QValueAxis(chart);
+    m_x->setTitleText(tr("step"));
+    m_x->setLabelFormat(QStringLiteral("%d"));
+    m_y = new QValueAxis(chart);
+    m_y->setTitleText(yTitle);
+    m_y->setLabelFormat(QStringLiteral("%.3g"));
+    chart->addAxis(m_x, Qt::AlignBottom);
+    chart->addAxis(m_y, Qt::AlignLeft);
+    for (QAbstractSeries* series : chart->series()) {
+        series->attachAxis(m_x);
+        series->attachAxis(m_y);
+    }
+    setChart(chart);
+    setRenderHint(QPainter::Antialiasing);
+    setMinimumHeight(200);
+    m_redrawTimer = new QTimer(this);
+    m_redrawTimer->setSingleShot(true);
+    m_redrawTimer->setInterval(kRedrawIntervalMs);
+    connect(m_redrawTimer, &QTimer::timeout, this, &MetricChart::redraw);
+}
+
+void MetricChart::append(double step, double value)
+{
+    m_history.append(step, value);
+    if (!m_redrawTimer->isActive()) {
+        m_redrawTimer->start();
+    }
+}
+
+void MetricChart::clear()
+{
+    m_history.clear();
+    redraw();
+}
+
+void MetricChart::redraw()
+{
+    m_redrawTimer->stop();
+    const QVector<QPointF> raw = MetricSeries::downsample(m_history.points(), kMaxDrawnPoints);
+    m_raw->replace(raw);
+    if (m_smooth != nullptr) {
+        m_smooth->replace(MetricSeries::downsample(m_history.smoothed(), kMaxDrawnPoints));
+    }
+    if (raw.isEmpty()) {
+        m_x->setRange(0, 1);
+        m_y->setRange(0, 1);
+        return;
+    }
+    double low = std::numeric_limits<double>::max();
+    double high = std::numeric_limits<double>::lowest();
+    for (const QPointF& p : raw) {
+        low = std::min(low, p.y());
+        high = std::max(high, p.y());
+    }
+    // A flat series (a constant learning rate) still gets a readable band around its value.
+    const double margin = std::max({(high - low) * 0.05, std::abs(high) * 0.05, 1e-12});
+    const double bottom = low >= 0.0 ? std::max(0.0, low - margin) : low - margin;
+    m_x->setRange(raw.front().x(), std::max(raw.back().x(), raw.front().x() + 1.0));
+    m_x->applyNiceNumbers();
+    m_y->setRange(bottom, high + margin);
+    m_y->applyNiceNumbers();
+}
+
+} // namespace ftw::ui
