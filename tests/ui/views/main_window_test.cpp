@@ -72,10 +72,11 @@ TEST_F(MainWindowTest, OpensOnTheEmptyRunsTableWithNavigation)
     EXPECT_TRUE(m_window->isVisible());
     EXPECT_TRUE(m_window->windowTitle().contains(QStringLiteral("Fine-Tuning Workbench")));
     auto* navigation = child<QListWidget>("navigation");
-    ASSERT_EQ(navigation->count(), 3);
+    ASSERT_EQ(navigation->count(), 4);
     EXPECT_EQ(navigation->item(0)->text(), QStringLiteral("Runs"));
     EXPECT_EQ(navigation->item(1)->text(), QStringLiteral("New run"));
     EXPECT_EQ(navigation->item(2)->text(), QStringLiteral("Live run"));
+    EXPECT_EQ(navigation->item(3)->text(), QStringLiteral("Compare"));
     EXPECT_EQ(table()->model()->rowCount(), 0);
     EXPECT_TRUE(child<QLabel>("runsEmptyState")->isVisible());
     EXPECT_FALSE(child<QProgressBar>("jobProgress")->isVisible());

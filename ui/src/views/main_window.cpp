@@ -3,6 +3,7 @@
 
 #include "bridge/engine_controller.h"
 #include "bridge/qt_convert.h"
+#include "compare_page.h"
 #include "live_run_page.h"
 #include "models/run_table_model.h"
 #include "new_run_page.h"
@@ -44,6 +45,7 @@ struct MainWindow::Private {
     RunsPage* runsPage = nullptr;
     NewRunPage* newRunPage = nullptr;
     LiveRunPage* liveRunPage = nullptr;
+    ComparePage* comparePage = nullptr;
     QListWidget* navigation = nullptr;
     QStackedWidget* pages = nullptr;
     QLabel* jobLabel = nullptr;
@@ -66,12 +68,14 @@ MainWindow::MainWindow(Engine& engine, RunStore store, QWidget* parent)
     d->runsPage = new RunsPage(*d->runs, this);
     d->newRunPage = new NewRunPage(this);
     d->liveRunPage = new LiveRunPage(*d->controller, this);
+    d->comparePage = new ComparePage(engine.databasePath(), this);
 
     d->navigation = new QListWidget(this);
     d->navigation->setObjectName(QStringLiteral("navigation"));
     d->navigation->addItem(tr("Runs"));
     d->navigation->addItem(tr("New run"));
     d->navigation->addItem(tr("Live run"));
+    d->navigation->addItem(tr("Compare"));
     d->navigation->setFixedWidth(150);
     d->navigation->setCurrentRow(0);
 
@@ -79,6 +83,7 @@ MainWindow::MainWindow(Engine& engine, RunStore store, QWidget* parent)
     d->pages->addWidget(d->runsPage);
     d->pages->addWidget(d->newRunPage);
     d->pages->addWidget(d->liveRunPage);
+    d->pages->addWidget(d->comparePage);
 
     auto* central = new QWidget(this);
     auto* layout = new QHBoxLayout(central);
@@ -119,6 +124,10 @@ MainWindow::MainWindow(Engine& engine, RunStore store, QWidget* parent)
     connect(d->newRunPage->trainForm(), &TrainForm::startRequested, this,
             [this] { startJob(d->newRunPage->trainForm()->trainSpec(), 0); });
     connect(d->liveRunPage, &LiveRunPage::stopRequested, d->stopButton, &QPushButton::click);
+    connect(d->runsPage, &RunsPage::compareRequested, this, [this](const QList<qint64>& ids) {
+        d->comparePage->showRuns(std::vector<RunId>(ids.begin(), ids.end()));
+        d->navigation->setCurrentRow(3);
+    });
     connect(d->stopButton, &QPushButton::clicked, this, [this] {
         if (const auto job = d->controller->activeJob()) {
             d->controller->requestCancel(*job);

@@ -5,8 +5,10 @@
 
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QItemSelectionModel>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPushButton>
 #include <QSortFilterProxyModel>
 #include <QStackedWidget>
 #include <QTableView>
@@ -31,6 +33,11 @@ RunsPage::RunsPage(RunTableModel& model, QWidget* parent) : QWidget(parent), m_m
     titleRow->addWidget(title);
     titleRow->addStretch(1);
     titleRow->addWidget(m_filter);
+    m_compare = new QPushButton(tr("Compare selected"), this);
+    m_compare->setObjectName(QStringLiteral("compareSelected"));
+    m_compare->setToolTip(tr("Select two or more runs (Ctrl or Shift and click) to compare them."));
+    m_compare->setEnabled(false);
+    titleRow->addWidget(m_compare);
 
     m_proxy = new QSortFilterProxyModel(this);
     m_proxy->setSourceModel(&m_model);
@@ -87,7 +94,20 @@ RunsPage::RunsPage(RunTableModel& model, QWidget* parent) : QWidget(parent), m_m
     connect(&m_model, &QAbstractItemModel::rowsInserted, this, &RunsPage::updateEmptyState);
     connect(&m_model, &QAbstractItemModel::rowsRemoved, this, &RunsPage::updateEmptyState);
     connect(&m_model, &QAbstractItemModel::modelReset, this, &RunsPage::updateEmptyState);
+    connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+            [this] { m_compare->setEnabled(selectedRunIds().size() >= 2); });
+    connect(m_compare, &QPushButton::clicked, this,
+            [this] { Q_EMIT compareRequested(selectedRunIds()); });
     updateEmptyState();
+}
+
+QList<qint64> RunsPage::selectedRunIds() const
+{
+    QList<qint64> ids;
+    for (const QModelIndex& index : m_table->selectionModel()->selectedRows()) {
+        ids.push_back(index.data(RunTableModel::RunIdRole).toLongLong());
+    }
+    return ids;
 }
 
 void RunsPage::updateEmptyState()

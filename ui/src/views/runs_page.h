@@ -4,6 +4,7 @@
 #include <QWidget>
 
 class QLineEdit;
+class QPushButton;
 class QSortFilterProxyModel;
 class QStackedWidget;
 class QTableView;
@@ -21,6 +22,13 @@ public:
 
     [[nodiscard]] QTableView* table() const { return m_table; }
     [[nodiscard]] QLineEdit* filterEdit() const { return m_filter; }
+    [[nodiscard]] QPushButton* compareButton() const { return m_compare; }
+    /// The ids of the selected runs, in table order.
+    [[nodiscard]] QList<qint64> selectedRunIds() const;
+
+Q_SIGNALS:
+    /// Compare selected was clicked with two or more runs selected.
+    void compareRequested(const QList<qint64>& runIds);
 
 private:
     void updateEmptyState();
@@ -29,6 +37,7 @@ private:
     QSortFilterProxyModel* m_proxy = nullptr;
     QLineEdit* m_filter = nullptr;
     QTableView* m_table = nullptr;
+    QPushButton* m_compare = nullptr;
     QStackedWidget* m_stack = nullptr;
 };
 
