@@ -119,6 +119,26 @@ TEST_F(TrainFormTest, TheFormMakesTheSameRunConfigAsTheCommandLine)
     EXPECT_EQ(runConfigJson(imported.trainSpec()), runConfigJson(form.trainSpec()));
 }
 
+TEST_F(TrainFormTest, TheCommandLineShownRunsToTheSameConfig)
+{
+    TrainForm form;
+    fill(form);
+    child<QLineEdit>(form, "runName")->setText(QStringLiteral("my run's name"));
+    const QString command = form.commandLine();
+    EXPECT_TRUE(command.startsWith(QStringLiteral("ftw train --name 'my run'\\''s name' ")))
+        << command.toStdString();
+    // Run it through a real POSIX shell, with the built binary in place of "ftw".
+    QProcess shell;
+    shell.start(QStringLiteral("/bin/sh"),
+                {QStringLiteral("-c"), QStringLiteral("'%1'").arg(QStringLiteral(FTW_BINARY)) +
+                                           command.mid(3) + QStringLiteral(" --print-config")});
+    ASSERT_TRUE(shell.waitForFinished(60000));
+    ASSERT_EQ(shell.exitCode(), 0) << shell.readAllStandardError().toStdString();
+    const QByteArray cli = shell.readAllStandardOutput();
+    EXPECT_EQ(nlohmann::json::parse(cli.toStdString()),
+              nlohmann::json::parse(runConfigJson(form.trainSpec())));
+}
+
 TEST_F(TrainFormTest, ValidationAsYouTypeNamesTheFieldAndGatesStart)
 {
     TrainForm form;

@@ -3,17 +3,22 @@
 
 #include "bridge/qt_convert.h"
 
+#include <QClipboard>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFormLayout>
+#include <QGuiApplication>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QLocale>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QStringList>
 #include <QVBoxLayout>
+
+#include <algorithm>
 
 namespace ftw::ui {
 namespace {
@@ -40,7 +45,54 @@ QWidget* withBrowse(QLineEdit* edit, bool isFolder, QWidget* parent)
     return row;
 }
 
+QString shellQuoted(const QString& text)
+{
+    const bool isPlain = !text.isEmpty() && std::all_of(text.begin(), text.end(), [](QChar c) {
+        return c.isLetterOrNumber() || QStringLiteral("-_./,:=+@%").contains(c);
+    });
+    if (isPlain) {
+        return text;
+    }
+    QString quoted = text;
+    quoted.replace(QStringLiteral("'"), QStringLiteral("'\\''"));
+    return QStringLiteral("'") + quoted + QStringLiteral("'");
+}
+
 } // namespace
+
+QString trainCommandLine(const TrainSpec& spec)
+{
+    const TrainSpec defaults;
+    QStringList args = {QStringLiteral("ftw"), QStringLiteral("train")};
+    auto add = [&args](const char* option, const QString& value) {
+        args << QString::fromLatin1(option) << shellQuoted(value);
+    };
+    if (spec.runName != defaults.runName) {
+        add("--name", toQString(spec.runName));
+    }
+    add("--model", toQString(spec.modelDir));
+    add("--data", toQString(spec.data.path));
+    add("--method", toQString(adapterMethodName(spec.adapter.method)));
+    if (spec.adapter.r != defaults.adapter.r) {
+        add("--r", QString::number(spec.adapter.r));
+    }
+    if (spec.adapter.alpha != defaults.adapter.alpha) {
+        add("--alpha", QString::number(spec.adapter.alpha, 'g', QLocale::FloatingPointShortest));
+    }
+    if (!spec.adapter.targetModules.empty()) {
+        QStringList targets;
+        for (const std::string& target : spec.adapter.targetModules) {
+            targets << toQString(target);
+        }
+        add("--targets", targets.join(QLatin1Char(',')));
+    }
+    add("--steps", QString::number(spec.train.maxSteps));
+    add("--batch-size", QString::number(spec.train.batchSize));
+    add("--lr", QString::number(spec.train.learningRate, 'g', QLocale::FloatingPointShortest));
+    add("--scheduler", toQString(spec.train.lrScheduler));
+    add("--seed", QString::number(spec.train.seed));
+    return args.join(QLatin1Char(' '));
+}
 
 TrainForm::TrainForm(QWidget* parent) : QGroupBox(tr("Fine-tune a model"), parent)
 {
@@ -104,6 +156,14 @@ TrainForm::TrainForm(QWidget* parent) : QGroupBox(tr("Fine-tune a model"), paren
     m_validation->setObjectName(QStringLiteral("validation"));
     m_validation->setWordWrap(true);
     m_validation->setStyleSheet(QStringLiteral("color: #b00020;"));
+    m_command = new QLineEdit(this);
+    m_command->setObjectName(QStringLiteral("commandLine"));
+    m_command->setReadOnly(true);
+    m_command->setToolTip(tr("The same run from a terminal or a script"));
+    auto* copy = new QPushButton(tr("Copy"), this);
+    copy->setObjectName(QStringLiteral("copyCommandLine"));
+    connect(copy, &QPushButton::clicked, this,
+            [this] { QGuiApplication::clipboard()->setText(m_command->text()); });
     m_start = new QPushButton(tr("Start training"), this);
     m_start->setObjectName(QStringLiteral("startTraining"));
 
@@ -124,6 +184,11 @@ TrainForm::TrainForm(QWidget* parent) : QGroupBox(tr("Fine-tune a model"), paren
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(form);
     layout->addWidget(m_validation);
+    auto* commandRow = new QHBoxLayout;
+    commandRow->addWidget(new QLabel(tr("Command line:"), this));
+    commandRow->addWidget(m_command, 1);
+    commandRow->addWidget(copy);
+    layout->addLayout(commandRow);
     layout->addWidget(m_start, 0, Qt::AlignLeft);
 
     for (QLineEdit* edit : {m_name, m_model, m_data, m_targets}) {
@@ -183,6 +248,11 @@ void TrainForm::setTrainSpec(const TrainSpec& spec)
     m_seed->setValue(static_cast<int>(spec.train.seed));
 }
 
+QString TrainForm::commandLine() const
+{
+    return m_command->text();
+}
+
 QString TrainForm::validationMessage() const
 {
     return m_validation->text();
@@ -196,7 +266,9 @@ void TrainForm::setJobRunning(bool isRunning)
 
 void TrainForm::revalidate()
 {
-    const Status status = validateTrainSpec(trainSpec());
+    const TrainSpec spec = trainSpec();
+    m_command->setText(trainCommandLine(spec));
+    const Status status = validateTrainSpec(spec);
     m_validation->setText(status ? QString() : toQString(status.error().message));
     m_validation->setVisible(!status);
     m_start->setEnabled(status && !m_isJobRunning);

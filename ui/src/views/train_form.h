@@ -14,6 +14,10 @@ class QSpinBox;
 
 namespace ftw::ui {
 
+/// The `ftw train` command line that makes the same run config as `spec` (the form's fields),
+/// with arguments that hold spaces or quotes single-quoted for a POSIX shell.
+[[nodiscard]] QString trainCommandLine(const TrainSpec& spec);
+
 /// The fine-tuning form of the New-run page: base model, dataset, adapter method and the main
 /// training settings. Validates as you type (the engine's validateTrainSpec) and enables Start
 /// only for a valid config. trainSpec() is what `ftw train` builds from the same choices.
@@ -30,6 +34,8 @@ public:
     /// The validation message shown under the form, empty when the config is valid.
     [[nodiscard]] QString validationMessage() const;
     [[nodiscard]] QPushButton* startButton() const { return m_start; }
+    /// The equivalent command line shown under the form.
+    [[nodiscard]] QString commandLine() const;
     void setJobRunning(bool isRunning);
 
 Q_SIGNALS:
@@ -52,6 +58,7 @@ private:
     QComboBox* m_scheduler = nullptr;
     QSpinBox* m_seed = nullptr;
     QLabel* m_validation = nullptr;
+    QLineEdit* m_command = nullptr;
     QPushButton* m_start = nullptr;
     bool m_isJobRunning = false;
 };
