@@ -94,6 +94,16 @@ bool Engine::requestCancel(JobId id)
     return m_impl->runner.requestCancel(id);
 }
 
+bool Engine::setPaused(JobId id, bool isPaused)
+{
+    return m_impl->runner.setPaused(id, isPaused);
+}
+
+bool Engine::isPaused(JobId id) const
+{
+    return m_impl->runner.isPaused(id);
+}
+
 JobStatus Engine::status(JobId id) const
 {
     return m_impl->runner.status(id);

@@ -49,6 +49,12 @@ public:
     /// false when the job is unknown or already finished.
     bool requestCancel(JobId id);
 
+    /// Pauses a queued or running job at its next step (a paused job holds its memory and waits)
+    /// or resumes it. Cancelling a paused job stops it. Returns false when the job is unknown,
+    /// finished, or already in that state.
+    bool setPaused(JobId id, bool isPaused);
+    [[nodiscard]] bool isPaused(JobId id) const;
+
     [[nodiscard]] JobStatus status(JobId id) const;
 
     /// Blocks until the job has finished and returns its result (status Unknown for an unknown id).

@@ -34,6 +34,10 @@ struct JobProgress {
     double gradNorm = kNone;
     double tokensPerSecond = kNone;
     double etaSeconds = kNone;
+    /// Bytes the job holds on its CUDA device (NaN on the CPU or when unknown).
+    double deviceMemoryBytes = kNone;
+    /// The resident memory of the engine's process in bytes (filled in for every progress event).
+    double hostMemoryBytes = kNone;
 };
 
 /// A log line produced by a job (what the run log shows).

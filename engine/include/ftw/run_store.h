@@ -96,6 +96,30 @@ struct RunEvent {
     std::int64_t createdAtMs = 0;
 };
 
+/// One adapted module of a run's adapter (a row of adapter_layouts): what the Allocation inspector
+/// draws. A training run records one per adapted module when its adapter is built; full
+/// fine-tuning records one per projection with no rank (its embeddings and norms also train and
+/// are not in the layout). AdaLoRA's entries are updated at the end of training to what the
+/// allocator kept.
+struct AdapterLayoutEntry {
+    std::int64_t layer = -1; ///< block index; -1 for lm_head
+    std::string module;      ///< the module kind inside its block: "self_attn.q_proj"; "lm_head"
+    std::string method;      ///< adapterMethodName(): "lora", "adalora", "full", ...
+    /// Rank, block size (Bone, Bat) or, for AdaLoRA after training, the directions kept; none for
+    /// full fine-tuning.
+    std::optional<std::int64_t> rank;
+    /// Trainable elements on the module; for AdaLoRA after training, those of the kept directions
+    /// (what the saved adapter holds: kept * (in + out + 1)).
+    std::int64_t paramCount = 0;
+    bool isEnabled = true; ///< false: the module was switched off (an AdaLoRA module with no
+                           ///< direction left, a HeteroLoRA module not chosen)
+    /// Zero-cost proxy scores of the module (HeteroLoRA); none when not computed.
+    std::optional<double> scoreGradNorm;
+    std::optional<double> scoreSnip;
+    std::optional<double> scoreSynflow;
+    std::optional<double> scoreRandom;
+};
+
 enum class StoreMode {
     Unknown,
     ReadWrite, ///< creates the file if needed, applies migrations, marks dead processes' runs
@@ -126,9 +150,10 @@ public:
     /// One run. Returns: NotFound when there is no run with this id.
     Expected<RunDetail> run(RunId id) const;
 
-    /// The points of one metric of a run in step order (empty when none). Returns: Storage on
-    /// failure.
-    Expected<std::vector<MetricPoint>> metrics(RunId id, std::string_view name) const;
+    /// The points of one metric of a run in step order (empty when none), only those after
+    /// `afterStep` when given (to follow a running run cheaply). Returns: Storage on failure.
+    Expected<std::vector<MetricPoint>> metrics(RunId id, std::string_view name,
+                                               std::int64_t afterStep = -1) const;
 
     /// The run's config flattened to dotted keys ("train.learning_rate") and JSON values, sorted
     /// by key (what a config diff compares). Returns: Storage on failure.
@@ -139,6 +164,13 @@ public:
     Expected<std::vector<ExportInfo>> exports(RunId id) const;
     /// Notable events of a run, oldest first.
     Expected<std::vector<RunEvent>> events(RunId id) const;
+    /// The adapter layout of a run in model order: by layer (lm_head, layer -1, last), then the
+    /// modules of a layer in the order the model has them. Empty when none was recorded.
+    /// Returns: Storage on failure.
+    Expected<std::vector<AdapterLayoutEntry>> adapterLayout(RunId id) const;
+    /// The ids of the runs that have an adapter layout, newest first. Returns: Storage on
+    /// failure.
+    Expected<std::vector<RunId>> runsWithAdapterLayout() const;
 
 private:
     struct Impl;

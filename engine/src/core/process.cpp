@@ -2,6 +2,7 @@
 #include "process.h"
 
 #include <array>
+#include <fstream>
 
 #include <cerrno>
 #include <csignal>
@@ -33,6 +34,19 @@ bool isProcessAlive(std::int64_t pid)
         return true;
     }
     return errno == EPERM; // it exists but belongs to another user
+}
+
+std::int64_t residentMemoryBytes()
+{
+    // statm: total and resident size in pages.
+    std::ifstream statm("/proc/self/statm");
+    std::int64_t totalPages = 0;
+    std::int64_t residentPages = 0;
+    if (!(statm >> totalPages >> residentPages)) {
+        return 0;
+    }
+    const long pageSize = ::sysconf(_SC_PAGESIZE);
+    return pageSize > 0 ? residentPages * pageSize : 0;
 }
 
 } // namespace ftw::core

@@ -17,4 +17,7 @@ namespace ftw::core {
 /// until that id is free again).
 [[nodiscard]] bool isProcessAlive(std::int64_t pid);
 
+/// The resident memory of this process in bytes (from /proc/self/statm); 0 when unknown.
+[[nodiscard]] std::int64_t residentMemoryBytes();
+
 } // namespace ftw::core

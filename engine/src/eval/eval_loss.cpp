@@ -13,7 +13,7 @@ namespace ftw::eval {
 
 EvalLoss evaluateLoss(nn::DecoderImpl& decoder, const std::vector<data::TokenizedExample>& examples,
                       std::int64_t batchSize, std::int64_t padId, const c10::Device& device,
-                      c10::ScalarType computeDtype, const jobs::JobContext* ctx)
+                      c10::ScalarType computeDtype, jobs::JobContext* ctx)
 {
     const bool wasTraining = decoder.is_training();
     decoder.eval();

@@ -26,6 +26,6 @@ struct EvalLoss {
                                     const std::vector<data::TokenizedExample>& examples,
                                     std::int64_t batchSize, std::int64_t padId,
                                     const c10::Device& device, c10::ScalarType computeDtype,
-                                    const jobs::JobContext* ctx);
+                                    jobs::JobContext* ctx);
 
 } // namespace ftw::eval

@@ -3,10 +3,12 @@
 
 #include "core/atomic_file.h"
 #include "core/clock.h"
+#include "core/process.h"
 #include "storage/store.h"
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <condition_variable>
 #include <mutex>
 
@@ -31,22 +33,62 @@ void flatten(const nlohmann::json& json, const std::string& prefix,
 
 } // namespace
 
+bool PauseGate::setPaused(bool isPaused)
+{
+    {
+        const std::lock_guard lock(m_mutex);
+        if (m_isPaused == isPaused) {
+            return false;
+        }
+        m_isPaused = isPaused;
+    }
+    m_changed.notify_all();
+    return true;
+}
+
+bool PauseGate::isPaused() const
+{
+    const std::lock_guard lock(m_mutex);
+    return m_isPaused;
+}
+
+bool PauseGate::waitWhilePaused(const std::stop_token& stop)
+{
+    std::unique_lock lock(m_mutex);
+    if (!m_isPaused) {
+        return false;
+    }
+    m_changed.wait(lock, stop, [this] { return !m_isPaused; });
+    return true;
+}
+
 JobContext::JobContext(JobId id, std::stop_token stop, const EventSink& sink,
-                       std::filesystem::path databasePath)
-    : m_id(id), m_stop(std::move(stop)), m_sink(sink), m_databasePath(std::move(databasePath))
+                       std::filesystem::path databasePath, std::shared_ptr<PauseGate> pause)
+    : m_id(id)
+    , m_stop(std::move(stop))
+    , m_sink(sink)
+    , m_pause(std::move(pause))
+    , m_databasePath(std::move(databasePath))
 {
 }
 
 JobContext::~JobContext() = default;
 
-void JobContext::throwIfCancelled() const
+void JobContext::throwIfCancelled()
 {
+    if (m_pause && m_pause->isPaused() && !m_stop.stop_requested()) {
+        flushMetrics();
+        log(LogLevel::Info, "paused; resume to go on");
+        if (m_pause->waitWhilePaused(m_stop) && !m_stop.stop_requested()) {
+            log(LogLevel::Info, "resumed");
+        }
+    }
     if (m_stop.stop_requested()) {
         throw Cancelled();
     }
 }
 
-void JobContext::sleepFor(std::chrono::milliseconds duration) const
+void JobContext::sleepFor(std::chrono::milliseconds duration)
 {
     if (duration.count() > 0) {
         std::mutex mutex;
@@ -130,6 +172,9 @@ void JobContext::reportProgress(JobProgress progress)
     m_lastProgressAt = now;
     progress.jobId = m_id;
     progress.runId = m_runId;
+    if (std::isnan(progress.hostMemoryBytes)) {
+        progress.hostMemoryBytes = static_cast<double>(core::residentMemoryBytes());
+    }
     m_sink(progress);
 }
 

@@ -7,10 +7,12 @@
 #include <ftw/job_events.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -20,22 +22,41 @@ namespace ftw::jobs {
 
 using EventSink = std::function<void(const JobEvent&)>;
 
+/// Pauses a job at its next cancellation point until resumed or cancelled. Shared by the runner
+/// (which sets it from any thread) and the job's context (which waits on it). Thread-safe.
+class PauseGate {
+public:
+    /// Returns true when the state changed.
+    bool setPaused(bool isPaused);
+    [[nodiscard]] bool isPaused() const;
+    /// Blocks while paused; returns false at once when not paused, true after a pause ended
+    /// (resumed or `stop` requested).
+    bool waitWhilePaused(const std::stop_token& stop);
+
+private:
+    mutable std::mutex m_mutex;
+    std::condition_variable_any m_changed;
+    bool m_isPaused = false;
+};
+
 /// What a running job sees of the engine: its stop token, the store, and the event channel.
 /// Lives on the engine thread for the duration of one job; not shared with other threads.
 class JobContext {
 public:
     JobContext(JobId id, std::stop_token stop, const EventSink& sink,
-               std::filesystem::path databasePath);
+               std::filesystem::path databasePath, std::shared_ptr<PauseGate> pause = nullptr);
     JobContext(const JobContext&) = delete;
     JobContext& operator=(const JobContext&) = delete;
     ~JobContext();
 
     [[nodiscard]] JobId id() const { return m_id; }
     [[nodiscard]] bool isCancelRequested() const { return m_stop.stop_requested(); }
-    /// Throws ftw::Cancelled when cancellation was requested.
-    void throwIfCancelled() const;
+    /// Throws ftw::Cancelled when cancellation was requested. This is also where a job pauses:
+    /// while the job is paused it blocks here (logging the pause and the resume), then checks
+    /// cancellation.
+    void throwIfCancelled();
     /// Waits up to `duration`, waking at once (and throwing ftw::Cancelled) when cancelled.
-    void sleepFor(std::chrono::milliseconds duration) const;
+    void sleepFor(std::chrono::milliseconds duration);
 
     /// The engine's write connection, opened on first use on this thread.
     storage::Database& database();
@@ -75,6 +96,7 @@ private:
     JobId m_id;
     std::stop_token m_stop;
     const EventSink& m_sink;
+    std::shared_ptr<PauseGate> m_pause; // may be null: never paused
     std::filesystem::path m_databasePath;
     std::optional<storage::Database> m_db;
     RunId m_runId = 0;

@@ -60,7 +60,8 @@ JobId JobRunner::submit(Job job)
     {
         const std::lock_guard lock(m_mutex);
         id = m_nextId++;
-        m_jobs.emplace(id, Entry{std::move(job), {}, JobStatus::Queued, {}});
+        m_jobs.emplace(
+            id, Entry{std::move(job), {}, std::make_shared<PauseGate>(), JobStatus::Queued, {}});
         m_queue.push_back(id);
     }
     m_queueChanged.notify_one();
@@ -82,6 +83,27 @@ bool JobRunner::requestCancel(JobId id)
     lock.unlock();
     finish(id, JobResult{JobStatus::Cancelled, {}, 0, 0.0});
     return true;
+}
+
+bool JobRunner::setPaused(JobId id, bool isPaused)
+{
+    std::shared_ptr<PauseGate> gate;
+    {
+        const std::lock_guard lock(m_mutex);
+        const auto it = m_jobs.find(id);
+        if (it == m_jobs.end() || isFinished(it->second.status)) {
+            return false;
+        }
+        gate = it->second.pause;
+    }
+    return gate->setPaused(isPaused);
+}
+
+bool JobRunner::isPaused(JobId id) const
+{
+    const std::lock_guard lock(m_mutex);
+    const auto it = m_jobs.find(id);
+    return it != m_jobs.end() && !isFinished(it->second.status) && it->second.pause->isPaused();
 }
 
 JobStatus JobRunner::status(JobId id) const
@@ -115,6 +137,7 @@ void JobRunner::threadMain(std::stop_token threadStop)
         JobId id = 0;
         Job job;
         std::stop_token jobStop;
+        std::shared_ptr<PauseGate> pause;
         {
             std::unique_lock lock(m_mutex);
             m_queueChanged.wait(lock, threadStop, [this] { return !m_queue.empty(); });
@@ -127,10 +150,11 @@ void JobRunner::threadMain(std::stop_token threadStop)
             entry.status = JobStatus::Running;
             job = std::move(entry.job);
             jobStop = entry.stop.get_token();
+            pause = entry.pause;
         }
         m_sink(JobStarted{id, job.kind, job.name});
         const auto startedAt = std::chrono::steady_clock::now();
-        JobContext context(id, jobStop, m_sink, m_databasePath);
+        JobContext context(id, jobStop, m_sink, m_databasePath, pause);
         JobResult result = runGuarded(job, context);
         result.runId = context.runId();
         result.outputJson = context.outputJson();

@@ -11,6 +11,7 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stop_token>
@@ -41,6 +42,10 @@ public:
     JobId submit(Job job);
     /// Returns false when the id is unknown or the job has already finished.
     bool requestCancel(JobId id);
+    /// Pauses (at the job's next cancellation point) or resumes a queued or running job. Returns
+    /// false when the id is unknown, the job has finished, or it already was in that state.
+    bool setPaused(JobId id, bool isPaused);
+    [[nodiscard]] bool isPaused(JobId id) const;
     [[nodiscard]] JobStatus status(JobId id) const;
     /// Waits until the job finishes; std::nullopt when `timeout` passes first. An unknown id gives
     /// a result with status Unknown at once.
@@ -50,6 +55,7 @@ private:
     struct Entry {
         Job job;
         std::stop_source stop;
+        std::shared_ptr<PauseGate> pause = std::make_shared<PauseGate>();
         JobStatus status = JobStatus::Queued;
         JobResult result;
     };

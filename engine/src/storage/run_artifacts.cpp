@@ -156,4 +156,57 @@ std::vector<RunEvent> RunRepository::events(RunId id)
     return rows;
 }
 
+void RunRepository::replaceAdapterLayout(RunId id, std::span<const AdapterLayoutEntry> entries)
+{
+    Transaction tx(m_db, TransactionMode::Immediate);
+    m_db.prepare("DELETE FROM adapter_layouts WHERE run_id = ?").bindAll(id).run();
+    Statement insert = m_db.prepare(R"sql(
+        INSERT INTO adapter_layouts (run_id, layer, module, method, rank, param_count, is_enabled,
+                                     score_grad_norm, score_snip, score_synflow, score_random)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))sql");
+    for (const AdapterLayoutEntry& e : entries) {
+        insert.bindAll(id, e.layer, e.module, e.method, e.rank, e.paramCount, e.isEnabled ? 1 : 0,
+                       e.scoreGradNorm, e.scoreSnip, e.scoreSynflow, e.scoreRandom);
+        insert.run();
+        insert.reset();
+    }
+    tx.commit();
+}
+
+std::vector<AdapterLayoutEntry> RunRepository::adapterLayout(RunId id)
+{
+    // Rows are inserted in model order; lm_head (layer -1) comes after the blocks as in the model.
+    Statement s = m_db.prepare(R"sql(
+        SELECT layer, module, method, rank, param_count, is_enabled, score_grad_norm, score_snip,
+               score_synflow, score_random
+        FROM adapter_layouts WHERE run_id = ? ORDER BY layer < 0, layer, id)sql");
+    s.bindAll(id);
+    std::vector<AdapterLayoutEntry> rows;
+    while (s.step()) {
+        AdapterLayoutEntry e;
+        e.layer = s.columnInt64(0);
+        e.module = s.columnText(1);
+        e.method = s.columnText(2);
+        e.rank = s.columnOptionalInt64(3);
+        e.paramCount = s.columnInt64(4);
+        e.isEnabled = s.columnInt64(5) != 0;
+        e.scoreGradNorm = s.columnOptionalDouble(6);
+        e.scoreSnip = s.columnOptionalDouble(7);
+        e.scoreSynflow = s.columnOptionalDouble(8);
+        e.scoreRandom = s.columnOptionalDouble(9);
+        rows.push_back(std::move(e));
+    }
+    return rows;
+}
+
+std::vector<RunId> RunRepository::runsWithAdapterLayout()
+{
+    Statement s = m_db.prepare("SELECT DISTINCT run_id FROM adapter_layouts ORDER BY run_id DESC");
+    std::vector<RunId> ids;
+    while (s.step()) {
+        ids.push_back(s.columnInt64(0));
+    }
+    return ids;
+}
+
 } // namespace ftw::storage

@@ -176,11 +176,12 @@ std::optional<RunDetail> RunRepository::findRun(RunId id)
     return detail;
 }
 
-std::vector<MetricPoint> RunRepository::metrics(RunId id, std::string_view name)
+std::vector<MetricPoint> RunRepository::metrics(RunId id, std::string_view name,
+                                                std::int64_t afterStep)
 {
     Statement s = m_db.prepare("SELECT step, epoch, tokens, wall_time_ms, value FROM run_metrics "
-                               "WHERE run_id = ? AND name = ? ORDER BY step, id");
-    s.bindAll(id, name);
+                               "WHERE run_id = ? AND name = ? AND step > ? ORDER BY step, id");
+    s.bindAll(id, name, afterStep);
     std::vector<MetricPoint> points;
     while (s.step()) {
         points.push_back(MetricPoint{s.columnInt64(0), s.columnDouble(1), s.columnInt64(2),

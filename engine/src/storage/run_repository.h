@@ -79,11 +79,19 @@ public:
 
     [[nodiscard]] std::vector<RunSummary> listRuns();
     [[nodiscard]] std::optional<RunDetail> findRun(RunId id);
-    [[nodiscard]] std::vector<MetricPoint> metrics(RunId id, std::string_view name);
+    [[nodiscard]] std::vector<MetricPoint> metrics(RunId id, std::string_view name,
+                                                   std::int64_t afterStep = -1);
     [[nodiscard]] std::vector<std::pair<std::string, std::string>> params(RunId id);
     [[nodiscard]] std::vector<CheckpointInfo> checkpoints(RunId id);
     [[nodiscard]] std::vector<ExportInfo> exports(RunId id);
     [[nodiscard]] std::vector<RunEvent> events(RunId id);
+
+    /// Replaces the adapter layout of a run with `entries` (in that order), in one transaction.
+    void replaceAdapterLayout(RunId id, std::span<const AdapterLayoutEntry> entries);
+    /// The layout of a run in model order (RunStore::adapterLayout()).
+    [[nodiscard]] std::vector<AdapterLayoutEntry> adapterLayout(RunId id);
+    /// Runs that have a layout, newest first.
+    [[nodiscard]] std::vector<RunId> runsWithAdapterLayout();
 
 private:
     Database& m_db;

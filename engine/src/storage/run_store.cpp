@@ -93,9 +93,10 @@ Expected<RunDetail> RunStore::run(RunId id) const
     });
 }
 
-Expected<std::vector<MetricPoint>> RunStore::metrics(RunId id, std::string_view name) const
+Expected<std::vector<MetricPoint>> RunStore::metrics(RunId id, std::string_view name,
+                                                     std::int64_t afterStep) const
 {
-    return core::captureErrors([&] { return m_impl->runs.metrics(id, name); });
+    return core::captureErrors([&] { return m_impl->runs.metrics(id, name, afterStep); });
 }
 
 Expected<std::vector<std::pair<std::string, std::string>>> RunStore::params(RunId id) const
@@ -116,6 +117,16 @@ Expected<std::vector<ExportInfo>> RunStore::exports(RunId id) const
 Expected<std::vector<RunEvent>> RunStore::events(RunId id) const
 {
     return core::captureErrors([&] { return m_impl->runs.events(id); });
+}
+
+Expected<std::vector<AdapterLayoutEntry>> RunStore::adapterLayout(RunId id) const
+{
+    return core::captureErrors([&] { return m_impl->runs.adapterLayout(id); });
+}
+
+Expected<std::vector<RunId>> RunStore::runsWithAdapterLayout() const
+{
+    return core::captureErrors([&] { return m_impl->runs.runsWithAdapterLayout(); });
 }
 
 std::filesystem::path resolveDatabasePath(const std::filesystem::path& explicitPath)

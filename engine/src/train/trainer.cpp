@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "trainer.h"
 
+#include "adapter_layout.h"
 #include "schedule.h"
 
 #include "adapters/peft_files.h"
@@ -150,6 +151,9 @@ void Trainer::setUp()
         m_ctx.log(LogLevel::Info, "resumed at step " + std::to_string(m_state.step) + " of " +
                                       std::to_string(m_totalSteps));
     }
+    // After a resume's allocator state is loaded, so AdaLoRA's layout shows what it keeps.
+    storage::RunRepository(m_ctx.database())
+        .replaceAdapterLayout(m_ctx.runId(), adapterLayout(*m_adapters));
     if (m_computeDtype == c10::ScalarType::Half && m_state.lossScale == 0.0) {
         m_state.lossScale = kInitialLossScale;
     }
@@ -460,6 +464,11 @@ void Trainer::saveCheckpointNow()
 
 void Trainer::finish()
 {
+    if (m_adapters->allocator() != nullptr) {
+        // AdaLoRA: the ranks the allocator left replace init_r.
+        storage::RunRepository(m_ctx.database())
+            .replaceAdapterLayout(m_ctx.runId(), adapterLayout(*m_adapters));
+    }
     std::optional<EvalLoss> finalEval;
     if (!m_split.validation.empty()) {
         evaluate();

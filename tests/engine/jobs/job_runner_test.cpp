@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
+#include <fstream>
 #include <latch>
 #include <mutex>
 #include <stdexcept>
@@ -117,6 +119,19 @@ TEST_F(JobRunnerTest, EventsGoStartedProgressLogFinished)
     ASSERT_EQ(events.size(), 4U);
     EXPECT_EQ(std::get<JobStarted>(events[0]).name, "events");
     EXPECT_EQ(std::get<JobProgress>(events[1]).jobId, id);
+    // The process's resident memory rides along; compare with VmRSS of /proc/self/status.
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    double vmRssBytes = 0.0;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmRSS:", 0) == 0) {
+            vmRssBytes = std::stod(line.substr(6)) * 1024.0; // "VmRSS:   123456 kB"
+        }
+    }
+    const double host = std::get<JobProgress>(events[1]).hostMemoryBytes;
+    EXPECT_GT(host, 0.5 * vmRssBytes);
+    EXPECT_LT(host, 2.0 * vmRssBytes);
+    EXPECT_TRUE(std::isnan(std::get<JobProgress>(events[1]).deviceMemoryBytes));
     EXPECT_EQ(std::get<JobLog>(events[2]).message, "hello");
     EXPECT_EQ(std::get<JobFinished>(events[3]).result.status, JobStatus::Succeeded);
 }
@@ -188,6 +203,58 @@ TEST_F(JobRunnerTest, CancellingARunningJobStopsItAndRecordsItsRunAsCancelled)
     const auto run = readStore().run(result->runId);
     ASSERT_TRUE(run.hasValue());
     EXPECT_EQ(run->summary.status, RunStatus::Cancelled);
+}
+
+TEST_F(JobRunnerTest, APausedJobMakesNoProgressUntilResumedAndLogsBoth)
+{
+    std::atomic<int> steps{0};
+    std::atomic<bool> isFinishing{false};
+    JobRunner runner(m_dbPath, m_log.sink());
+    const JobId id = runner.submit(makeJob("steps", [&](JobContext& ctx) {
+        while (!isFinishing) {
+            ctx.throwIfCancelled();
+            ++steps;
+            std::this_thread::sleep_for(1ms);
+        }
+    }));
+    waitUntil([&] { return steps.load() > 3; });
+    ASSERT_TRUE(runner.setPaused(id, true));
+    EXPECT_FALSE(runner.setPaused(id, true)) << "already paused";
+    EXPECT_TRUE(runner.isPaused(id));
+    std::this_thread::sleep_for(50ms); // lets the job reach its next check and stop there
+    const int atPause = steps.load();
+    std::this_thread::sleep_for(150ms);
+    EXPECT_EQ(steps.load(), atPause) << "the job went on while paused";
+    EXPECT_EQ(runner.status(id), JobStatus::Running);
+
+    ASSERT_TRUE(runner.setPaused(id, false));
+    waitUntil([&] { return steps.load() > atPause + 3; });
+    isFinishing = true;
+    ASSERT_TRUE(runner.waitFor(id, 10s).has_value());
+    EXPECT_FALSE(runner.isPaused(id));
+    EXPECT_FALSE(runner.setPaused(id, true)) << "a finished job cannot be paused";
+
+    std::vector<std::string> lines;
+    for (const JobEvent& event : m_log.events()) {
+        if (const auto* log = std::get_if<JobLog>(&event)) {
+            lines.push_back(log->message);
+        }
+    }
+    EXPECT_EQ(lines, (std::vector<std::string>{"paused; resume to go on", "resumed"}));
+}
+
+TEST_F(JobRunnerTest, CancellingAPausedJobStopsIt)
+{
+    std::atomic<bool> hasStarted{false};
+    JobRunner runner(m_dbPath, m_log.sink());
+    const JobId id = runner.submit(untilCancelled(hasStarted));
+    waitUntil([&] { return hasStarted.load(); });
+    ASSERT_TRUE(runner.setPaused(id, true));
+    std::this_thread::sleep_for(30ms);
+    ASSERT_TRUE(runner.requestCancel(id));
+    const auto result = runner.waitFor(id, 10s);
+    ASSERT_TRUE(result.has_value()) << "the paused job did not stop";
+    EXPECT_EQ(result->status, JobStatus::Cancelled);
 }
 
 struct ThrowCase {
