@@ -6,6 +6,13 @@
 
 namespace ftw::ui {
 
+QStringList desktopPageNames()
+{
+    return {QStringLiteral("runs"),      QStringLiteral("new-run"),    QStringLiteral("live"),
+            QStringLiteral("compare"),   QStringLiteral("allocation"), QStringLiteral("export"),
+            QStringLiteral("playground")};
+}
+
 DesktopOptions parseDesktopOptions(const QStringList& arguments)
 {
     DesktopOptions options;
@@ -31,7 +38,8 @@ DesktopOptions parseDesktopOptions(const QStringList& arguments)
         QCoreApplication::translate("DesktopOptions", "start the demonstration job at once"));
     const QCommandLineOption pageOption(
         QStringLiteral("page"),
-        QCoreApplication::translate("DesktopOptions", "open on this page: runs, new-run or live"),
+        QCoreApplication::translate("DesktopOptions", "open on this page: %1")
+            .arg(desktopPageNames().join(QStringLiteral(", "))),
         QStringLiteral("PAGE"));
     parser.addOptions({dbOption, screenshotOption, delayOption, demoOption, pageOption});
 
@@ -48,11 +56,10 @@ DesktopOptions parseDesktopOptions(const QStringList& arguments)
     options.screenshotPath = parser.value(screenshotOption);
     options.shouldRunDemo = parser.isSet(demoOption);
     options.page = parser.value(pageOption);
-    if (!options.page.isEmpty() && options.page != QStringLiteral("runs") &&
-        options.page != QStringLiteral("new-run") && options.page != QStringLiteral("live")) {
-        options.errorText = QCoreApplication::translate(
-                                "DesktopOptions", "--page expects runs, new-run or live, got '%1'")
-                                .arg(options.page);
+    if (!options.page.isEmpty() && !desktopPageNames().contains(options.page)) {
+        options.errorText =
+            QCoreApplication::translate("DesktopOptions", "--page expects one of %1, got '%2'")
+                .arg(desktopPageNames().join(QStringLiteral(", ")), options.page);
     }
     if (parser.isSet(delayOption)) {
         bool isNumber = false;

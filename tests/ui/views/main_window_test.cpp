@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <ftw/ui/desktop_options.h>
 #include <ftw/ui/main_window.h>
 
 #include "models/run_table_model.h"
@@ -72,11 +73,19 @@ TEST_F(MainWindowTest, OpensOnTheEmptyRunsTableWithNavigation)
     EXPECT_TRUE(m_window->isVisible());
     EXPECT_TRUE(m_window->windowTitle().contains(QStringLiteral("Fine-Tuning Workbench")));
     auto* navigation = child<QListWidget>("navigation");
-    ASSERT_EQ(navigation->count(), 4);
-    EXPECT_EQ(navigation->item(0)->text(), QStringLiteral("Runs"));
-    EXPECT_EQ(navigation->item(1)->text(), QStringLiteral("New run"));
-    EXPECT_EQ(navigation->item(2)->text(), QStringLiteral("Live run"));
-    EXPECT_EQ(navigation->item(3)->text(), QStringLiteral("Compare"));
+    const QStringList titles = {QStringLiteral("Runs"),       QStringLiteral("New run"),
+                                QStringLiteral("Live run"),   QStringLiteral("Compare"),
+                                QStringLiteral("Allocation"), QStringLiteral("Export"),
+                                QStringLiteral("Playground")};
+    ASSERT_EQ(navigation->count(), titles.size());
+    ASSERT_EQ(desktopPageNames().size(), titles.size()); // one --page name per entry
+    for (int row = 0; row < navigation->count(); ++row) {
+        EXPECT_EQ(navigation->item(row)->text(), titles[row]);
+        // --page NAME opens the same entry.
+        m_window->showPage(desktopPageNames()[row]);
+        EXPECT_EQ(navigation->currentRow(), row);
+    }
+    m_window->showPage(QStringLiteral("runs"));
     EXPECT_EQ(table()->model()->rowCount(), 0);
     EXPECT_TRUE(child<QLabel>("runsEmptyState")->isVisible());
     EXPECT_FALSE(child<QProgressBar>("jobProgress")->isVisible());

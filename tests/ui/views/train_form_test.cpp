@@ -8,6 +8,7 @@
 #include "models/run_table_model.h"
 #include "views/live_run_page.h"
 #include "widgets/metric_chart.h"
+#include "widgets/target_checklist.h"
 
 #include "support/qt_wait.h"
 #include "support/temp_dir.h"
@@ -15,6 +16,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QLabel>
@@ -73,7 +75,14 @@ protected:
         child<QLineEdit>(form, "dataFile")->setText(data());
         child<QComboBox>(form, "method")->setCurrentText(QStringLiteral("dora"));
         child<QSpinBox>(form, "rank")->setValue(4);
-        child<QLineEdit>(form, "targets")->setText(QStringLiteral("q_proj, v_proj"));
+        // The target checklist lists the model's projection kinds once the folder is read.
+        auto* checklist = child<TargetChecklist>(form, "targetModules");
+        for (const char* kind : {"self_attn.k_proj", "self_attn.o_proj", "mlp.gate_proj",
+                                 "mlp.up_proj", "mlp.down_proj"}) {
+            QCheckBox* box = checklist->box(QString::fromLatin1(kind));
+            ASSERT_NE(box, nullptr) << kind;
+            box->click();
+        }
         child<QSpinBox>(form, "steps")->setValue(12);
         child<QSpinBox>(form, "batchSize")->setValue(2);
         child<QDoubleSpinBox>(form, "learningRate")->setValue(0.01);

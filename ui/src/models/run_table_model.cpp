@@ -59,6 +59,42 @@ void RunTableModel::reload()
         return;
     }
     setRuns(std::move(*runs));
+    updateCurves();
+}
+
+void RunTableModel::updateCurves()
+{
+    for (std::size_t row = 0; row < m_runs.size(); ++row) {
+        const RunSummary& run = m_runs[row];
+        Curve& curve = m_curves[run.id];
+        if (curve.updatedAtMs == run.updatedAtMs && run.status != RunStatus::Running) {
+            continue;
+        }
+        curve.updatedAtMs = run.updatedAtMs;
+        const auto points = m_store.metrics(run.id, "train/loss", curve.lastStep);
+        if (!points || points->empty()) {
+            continue;
+        }
+        for (const MetricPoint& p : *points) {
+            curve.values.push_back(p.value);
+        }
+        curve.lastStep = points->back().step;
+        // Bucket means: a smooth outline of the whole run in a fixed number of values.
+        const std::size_t n = curve.values.size();
+        const std::size_t buckets = std::min<std::size_t>(n, kSparklinePoints);
+        curve.sparkline.clear();
+        for (std::size_t b = 0; b < buckets; ++b) {
+            const std::size_t begin = b * n / buckets;
+            const std::size_t end = (b + 1) * n / buckets;
+            double sum = 0.0;
+            for (std::size_t i = begin; i < end; ++i) {
+                sum += curve.values[i];
+            }
+            curve.sparkline.append(sum / static_cast<double>(end - begin));
+        }
+        const QModelIndex cell = index(static_cast<int>(row), LossCurve);
+        Q_EMIT dataChanged(cell, cell, {SparklineRole});
+    }
 }
 
 void RunTableModel::setRuns(std::vector<RunSummary> runs)
@@ -129,11 +165,14 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const
         if (run->error.isError()) {
             return toQString(run->error.message);
         }
+        if (index.column() == LossCurve) {
+            return tr("Training loss over the run");
+        }
         return index.column() == Model ? toQString(run->model) : QVariant();
     case Qt::ForegroundRole:
         return index.column() == Status ? QVariant(statusColor(run->status)) : QVariant();
     case Qt::TextAlignmentRole:
-        if (index.column() >= Params && index.column() <= Duration) {
+        if (index.column() >= Params && index.column() <= Duration && index.column() != LossCurve) {
             return QVariant(Qt::AlignRight | Qt::AlignVCenter);
         }
         return {};
@@ -143,6 +182,13 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const
         return toQString(runStatusName(run->status));
     case SortRole:
         return sortValue(*run, index.column());
+    case SparklineRole: {
+        if (index.column() != LossCurve) {
+            return {};
+        }
+        const auto it = m_curves.find(run->id);
+        return it == m_curves.end() ? QVariant() : QVariant::fromValue(it->second.sparkline);
+    }
     default:
         return {};
     }
@@ -216,6 +262,8 @@ QVariant RunTableModel::headerData(int section, Qt::Orientation orientation, int
         return tr("Trainable");
     case LastLoss:
         return tr("Loss");
+    case LossCurve:
+        return tr("Loss curve");
     case BestEval:
         return tr("Best eval");
     case Duration:

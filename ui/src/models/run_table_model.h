@@ -4,8 +4,10 @@
 #include <ftw/run_store.h>
 
 #include <QAbstractTableModel>
+#include <QList>
 #include <QString>
 
+#include <unordered_map>
 #include <vector>
 
 namespace ftw::ui {
@@ -25,6 +27,7 @@ public:
         Dataset,
         Params,
         LastLoss,
+        LossCurve,
         BestEval,
         Duration,
         Created,
@@ -34,7 +37,9 @@ public:
         RunIdRole = Qt::UserRole + 1, ///< qint64
         StatusRole,                   ///< QString, runStatusName()
         SortRole,                     ///< a value that sorts naturally (numbers as numbers)
+        SparklineRole, ///< QList<double>: the training loss, at most kSparklinePoints values
     };
+    static constexpr int kSparklinePoints = 60;
 
     explicit RunTableModel(RunStore store, QObject* parent = nullptr);
 
@@ -59,8 +64,19 @@ private:
     QVariant displayValue(const RunSummary& run, int column) const;
     QVariant sortValue(const RunSummary& run, int column) const;
 
+    /// Reads the new loss points of runs that changed since the last call (incrementally).
+    void updateCurves();
+
+    struct Curve {
+        std::int64_t updatedAtMs = -1;
+        std::int64_t lastStep = -1;
+        std::vector<double> values; ///< every train/loss value
+        QList<double> sparkline;    ///< `values` averaged into at most kSparklinePoints buckets
+    };
+
     RunStore m_store;
     std::vector<RunSummary> m_runs;
+    std::unordered_map<RunId, Curve> m_curves;
 };
 
 } // namespace ftw::ui

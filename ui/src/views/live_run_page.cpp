@@ -5,12 +5,16 @@
 #include "bridge/qt_convert.h"
 #include "widgets/metric_chart.h"
 
+#include <ftw/format.h>
+
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLineSeries>
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QTimer>
 #include <QVBoxLayout>
 
 #include <cmath>
@@ -31,52 +35,87 @@ QString formatEta(double seconds)
                          : QStringLiteral("%1 s").arg(total);
 }
 
+/// Appends the store's points of `name` that lie after the chart's last step.
+void appendNewPoints(const RunStore& store, RunId id, const char* name, MetricChart& chart)
+{
+    const auto& history = chart.history().points();
+    const auto last =
+        history.isEmpty() ? std::int64_t{-1} : static_cast<std::int64_t>(history.back().x());
+    const auto points = store.metrics(id, name, last);
+    if (!points || points->empty()) {
+        return;
+    }
+    for (const MetricPoint& p : *points) {
+        chart.append(static_cast<double>(p.step), p.value);
+    }
+    chart.redraw();
+}
+
 } // namespace
 
-LiveRunPage::LiveRunPage(EngineController& controller, QWidget* parent) : QWidget(parent)
+LiveRunPage::LiveRunPage(EngineController& controller, QWidget* parent)
+    : QWidget(parent), m_controller(controller)
 {
     m_title = new QLabel(tr("No job has run yet. Start one on the New run page."), this);
     m_title->setObjectName(QStringLiteral("pageTitle"));
     m_progress = new QProgressBar(this);
     m_progress->setObjectName(QStringLiteral("liveProgress"));
     m_progress->setFormat(tr("%v / %m steps"));
+    m_pause = new QPushButton(tr("Pause"), this);
+    m_pause->setObjectName(QStringLiteral("livePause"));
+    m_pause->setToolTip(tr("Pause at the next step (the run keeps its memory) and resume later."));
+    m_pause->setEnabled(false);
     m_stop = new QPushButton(tr("Stop"), this);
     m_stop->setObjectName(QStringLiteral("liveStop"));
     m_stop->setToolTip(tr("Stop at the next step; a checkpoint is kept so the run can resume."));
     m_stop->setEnabled(false);
     m_stats = new QLabel(this);
     m_stats->setObjectName(QStringLiteral("liveStats"));
-    m_loss = new MetricChart(tr("Training loss"), tr("loss"), true, this);
+    m_memory = new QLabel(this);
+    m_memory->setObjectName(QStringLiteral("liveMemory"));
+    m_loss = new MetricChart(tr("Loss"), tr("loss"), true, this);
     m_loss->setObjectName(QStringLiteral("lossChart"));
     m_learningRate = new MetricChart(tr("Learning rate"), tr("learning rate"), false, this);
     m_gradNorm = new MetricChart(tr("Gradient norm"), tr("norm"), false, this);
+    m_tokens = new MetricChart(tr("Throughput"), tr("tokens/s"), false, this);
     m_log = new QPlainTextEdit(this);
     m_log->setObjectName(QStringLiteral("liveLog"));
     m_log->setReadOnly(true);
     m_log->setMaximumBlockCount(kMaxLogLines);
-    m_log->setMaximumHeight(140);
+    m_log->setMaximumHeight(120);
 
     auto* top = new QHBoxLayout;
     top->addWidget(m_progress, 1);
+    top->addWidget(m_pause);
     top->addWidget(m_stop);
+    auto* statsRow = new QHBoxLayout;
+    statsRow->addWidget(m_stats, 1);
+    statsRow->addWidget(m_memory);
     auto* charts = new QGridLayout;
-    charts->addWidget(m_loss, 0, 0, 1, 2);
+    charts->addWidget(m_loss, 0, 0, 1, 3);
     charts->addWidget(m_learningRate, 1, 0);
     charts->addWidget(m_gradNorm, 1, 1);
+    charts->addWidget(m_tokens, 1, 2);
     charts->setRowStretch(0, 3);
     charts->setRowStretch(1, 2);
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(m_title);
     layout->addLayout(top);
-    layout->addWidget(m_stats);
+    layout->addLayout(statsRow);
     layout->addLayout(charts, 1);
     layout->addWidget(new QLabel(tr("Log"), this));
     layout->addWidget(m_log);
 
+    m_poll = new QTimer(this);
+    m_poll->setInterval(kStorePollMs);
+    connect(m_poll, &QTimer::timeout, this, &LiveRunPage::pollStore);
+
     connect(m_stop, &QPushButton::clicked, this, [this] {
         m_stop->setEnabled(false);
+        m_pause->setEnabled(false);
         Q_EMIT stopRequested();
     });
+    connect(m_pause, &QPushButton::clicked, this, &LiveRunPage::togglePause);
     connect(&controller, &EngineController::jobStarted, this,
             [this](qint64, const QString& name) { onStarted(name); });
     connect(&controller, &EngineController::progressChanged, this, &LiveRunPage::onProgress);
@@ -88,20 +127,127 @@ LiveRunPage::LiveRunPage(EngineController& controller, QWidget* parent) : QWidge
             [this](qint64, const JobResult& result) { onFinished(result); });
 }
 
-void LiveRunPage::onStarted(const QString& name)
+RunStore* LiveRunPage::store()
 {
-    m_title->setText(tr("Running: %1").arg(name));
+    if (!m_store) {
+        auto opened = RunStore::open(m_controller.engine().databasePath(), StoreMode::ReadOnly);
+        if (!opened) {
+            return nullptr;
+        }
+        m_store.emplace(std::move(*opened));
+    }
+    return &*m_store;
+}
+
+void LiveRunPage::clearCharts()
+{
     m_loss->clear();
+    m_loss->setSecondary(tr("eval loss"), {});
     m_learningRate->clear();
     m_gradNorm->clear();
+    m_tokens->clear();
     m_log->clear();
     m_stats->clear();
+    m_memory->clear();
+}
+
+void LiveRunPage::onStarted(const QString& name)
+{
+    m_isWatching = false;
+    m_isPaused = false;
+    m_runId = 0;
+    m_title->setText(tr("Running: %1").arg(name));
+    clearCharts();
     m_progress->setRange(0, 0);
     m_stop->setEnabled(true);
+    m_pause->setEnabled(true);
+    m_pause->setText(tr("Pause"));
+    m_poll->start();
+}
+
+void LiveRunPage::watchRun(RunId id)
+{
+    if (m_controller.activeJob()) {
+        return; // this window's own job has the page
+    }
+    m_isWatching = true;
+    m_runId = id;
+    m_watchedMetricCount = -1;
+    clearCharts();
+    m_stop->setEnabled(false);
+    m_pause->setEnabled(false);
+    m_title->setText(tr("Run %1").arg(id));
+    pollStore();
+    m_poll->start();
+}
+
+void LiveRunPage::pollStore()
+{
+    RunStore* runs = m_runId != 0 ? store() : nullptr;
+    if (runs == nullptr) {
+        return;
+    }
+    if (m_isWatching) {
+        const auto run = runs->run(m_runId);
+        if (!run) {
+            m_title->setText(toQString(run.error().message));
+            m_poll->stop();
+            return;
+        }
+        const RunSummary& s = run->summary;
+        const bool isRunning = s.status == RunStatus::Running;
+        m_title->setText(tr("Run %1 (%2): %3")
+                             .arg(s.id)
+                             .arg(toQString(s.name), toQString(runStatusName(s.status))));
+        if (run->metricCount != m_watchedMetricCount) {
+            m_watchedMetricCount = run->metricCount;
+            appendNewPoints(*runs, m_runId, "train/loss", *m_loss);
+            appendNewPoints(*runs, m_runId, "train/learning_rate", *m_learningRate);
+            appendNewPoints(*runs, m_runId, "train/grad_norm", *m_gradNorm);
+            appendNewPoints(*runs, m_runId, "train/tokens_per_second", *m_tokens);
+            const auto& loss = m_loss->history().points();
+            if (!loss.isEmpty()) {
+                m_stats->setText(
+                    tr("step %1   loss %2").arg(loss.back().x()).arg(loss.back().y(), 0, 'f', 4));
+            }
+        }
+        if (!isRunning) {
+            m_poll->stop();
+        }
+    }
+    // The eval loss is recorded only in the store (a few points per run).
+    if (const auto eval = runs->metrics(m_runId, "eval/loss"); eval && !eval->empty()) {
+        QVector<QPointF> points;
+        for (const MetricPoint& p : *eval) {
+            points.append(QPointF(static_cast<double>(p.step), p.value));
+        }
+        if (m_loss->secondarySeries() == nullptr ||
+            m_loss->secondarySeries()->count() != static_cast<int>(points.size())) {
+            m_loss->setSecondary(tr("eval loss"), points);
+        }
+    }
+}
+
+void LiveRunPage::togglePause()
+{
+    const auto job = m_controller.activeJob();
+    if (!job) {
+        return;
+    }
+    if (m_controller.engine().setPaused(*job, !m_isPaused)) {
+        m_isPaused = !m_isPaused;
+    }
+    m_pause->setText(m_isPaused ? tr("Resume") : tr("Pause"));
+    m_title->setText(m_isPaused ? tr("Paused (run %1)").arg(m_runId)
+                                : tr("Running (run %1)").arg(m_runId));
 }
 
 void LiveRunPage::onProgress(const JobProgress& p)
 {
+    if (m_isWatching) {
+        return;
+    }
+    m_runId = p.runId;
     m_progress->setRange(0, static_cast<int>(p.totalSteps));
     m_progress->setValue(static_cast<int>(p.step));
     const auto step = static_cast<double>(p.step);
@@ -119,6 +265,7 @@ void LiveRunPage::onProgress(const JobProgress& p)
         parts << tr("grad norm %1").arg(p.gradNorm, 0, 'f', 3);
     }
     if (!std::isnan(p.tokensPerSecond)) {
+        m_tokens->append(step, p.tokensPerSecond);
         parts << tr("%1 tokens/s").arg(p.tokensPerSecond, 0, 'f', 0);
     }
     if (!std::isnan(p.epoch)) {
@@ -126,11 +273,28 @@ void LiveRunPage::onProgress(const JobProgress& p)
     }
     parts << tr("ETA %1").arg(formatEta(p.etaSeconds));
     m_stats->setText(parts.join(QStringLiteral("   ")));
+    QStringList memory;
+    if (!std::isnan(p.deviceMemoryBytes)) {
+        memory << tr("device %1")
+                      .arg(toQString(formatBytes(static_cast<std::int64_t>(p.deviceMemoryBytes))));
+    }
+    if (!std::isnan(p.hostMemoryBytes)) {
+        memory << tr("process %1")
+                      .arg(toQString(formatBytes(static_cast<std::int64_t>(p.hostMemoryBytes))));
+    }
+    m_memory->setText(memory.isEmpty() ? QString()
+                                       : tr("Memory: %1").arg(memory.join(QStringLiteral(", "))));
 }
 
 void LiveRunPage::onFinished(const JobResult& result)
 {
     m_stop->setEnabled(false);
+    m_pause->setEnabled(false);
+    m_pause->setText(tr("Pause"));
+    m_isPaused = false;
+    m_runId = result.runId;
+    pollStore(); // the final eval loss
+    m_poll->stop();
     switch (result.status) {
     case JobStatus::Succeeded:
         m_title->setText(tr("Run %1 finished").arg(result.runId));

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
 #include <ftw/ui/main_window.h>
 
+#include "allocation_page.h"
 #include "bridge/engine_controller.h"
 #include "bridge/qt_convert.h"
 #include "compare_page.h"
+#include "export_page.h"
 #include "live_run_page.h"
 #include "models/run_table_model.h"
 #include "new_run_page.h"
+#include "playground_page.h"
 #include "runs_page.h"
 #include "train_form.h"
 
@@ -46,7 +49,11 @@ struct MainWindow::Private {
     NewRunPage* newRunPage = nullptr;
     LiveRunPage* liveRunPage = nullptr;
     ComparePage* comparePage = nullptr;
+    AllocationPage* allocationPage = nullptr;
+    ExportPage* exportPage = nullptr;
+    PlaygroundPage* playgroundPage = nullptr;
     QListWidget* navigation = nullptr;
+    QStringList pageNames; ///< the --page name of each navigation row
     QStackedWidget* pages = nullptr;
     QLabel* jobLabel = nullptr;
     QProgressBar* progress = nullptr;
@@ -69,21 +76,23 @@ MainWindow::MainWindow(Engine& engine, RunStore store, QWidget* parent)
     d->newRunPage = new NewRunPage(this);
     d->liveRunPage = new LiveRunPage(*d->controller, this);
     d->comparePage = new ComparePage(engine.databasePath(), this);
+    d->allocationPage = new AllocationPage(engine.databasePath(), this);
+    d->exportPage = new ExportPage(*d->controller, this);
+    d->playgroundPage = new PlaygroundPage(engine.databasePath(), this);
 
     d->navigation = new QListWidget(this);
     d->navigation->setObjectName(QStringLiteral("navigation"));
-    d->navigation->addItem(tr("Runs"));
-    d->navigation->addItem(tr("New run"));
-    d->navigation->addItem(tr("Live run"));
-    d->navigation->addItem(tr("Compare"));
     d->navigation->setFixedWidth(150);
-    d->navigation->setCurrentRow(0);
-
     d->pages = new QStackedWidget(this);
-    d->pages->addWidget(d->runsPage);
-    d->pages->addWidget(d->newRunPage);
-    d->pages->addWidget(d->liveRunPage);
-    d->pages->addWidget(d->comparePage);
+    // One entry per page, in desktopPageNames() order; showPage() finds pages by these names.
+    addPage(QStringLiteral("runs"), tr("Runs"), d->runsPage);
+    addPage(QStringLiteral("new-run"), tr("New run"), d->newRunPage);
+    addPage(QStringLiteral("live"), tr("Live run"), d->liveRunPage);
+    addPage(QStringLiteral("compare"), tr("Compare"), d->comparePage);
+    addPage(QStringLiteral("allocation"), tr("Allocation"), d->allocationPage);
+    addPage(QStringLiteral("export"), tr("Export"), d->exportPage);
+    addPage(QStringLiteral("playground"), tr("Playground"), d->playgroundPage);
+    d->navigation->setCurrentRow(0);
 
     auto* central = new QWidget(this);
     auto* layout = new QHBoxLayout(central);
@@ -126,7 +135,11 @@ MainWindow::MainWindow(Engine& engine, RunStore store, QWidget* parent)
     connect(d->liveRunPage, &LiveRunPage::stopRequested, d->stopButton, &QPushButton::click);
     connect(d->runsPage, &RunsPage::compareRequested, this, [this](const QList<qint64>& ids) {
         d->comparePage->showRuns(std::vector<RunId>(ids.begin(), ids.end()));
-        d->navigation->setCurrentRow(3);
+        showPage(QStringLiteral("compare"));
+    });
+    connect(d->exportPage, &ExportPage::exportRequested, this, [this](const MergeSpec& spec) {
+        startJob(spec, 0);
+        showPage(QStringLiteral("export")); // the report appears here; progress in the status bar
     });
     connect(d->stopButton, &QPushButton::clicked, this, [this] {
         if (const auto job = d->controller->activeJob()) {
@@ -211,17 +224,21 @@ void MainWindow::startJob(const JobSpec& spec, int totalSteps)
     d->stopButton->setEnabled(true);
     d->stopButton->show();
     d->jobLabel->setText(tr("Queued"));
-    d->navigation->setCurrentRow(2); // the Live-run page
+    showPage(QStringLiteral("live"));
+}
+
+void MainWindow::addPage(const QString& name, const QString& title, QWidget* page)
+{
+    d->pageNames.append(name);
+    d->navigation->addItem(title);
+    d->pages->addWidget(page);
 }
 
 void MainWindow::showPage(const QString& name)
 {
-    if (name == QStringLiteral("runs")) {
-        d->navigation->setCurrentRow(0);
-    } else if (name == QStringLiteral("new-run")) {
-        d->navigation->setCurrentRow(1);
-    } else if (name == QStringLiteral("live")) {
-        d->navigation->setCurrentRow(2);
+    const auto index = d->pageNames.indexOf(name);
+    if (index >= 0) {
+        d->navigation->setCurrentRow(static_cast<int>(index));
     }
 }
 

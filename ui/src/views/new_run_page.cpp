@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: MIT
 #include "new_run_page.h"
 
+#include "dataset_preview_panel.h"
+#include "model_summary_panel.h"
 #include "train_form.h"
 
-#include <QFormLayout>
-#include <QGroupBox>
+#include <QHBoxLayout>
 #include <QLabel>
 #include <QPushButton>
 #include <QSpinBox>
+#include <QSplitter>
+#include <QTabWidget>
 #include <QVBoxLayout>
 
 namespace ftw::ui {
@@ -18,41 +21,79 @@ NewRunPage::NewRunPage(QWidget* parent) : QWidget(parent)
     title->setObjectName(QStringLiteral("pageTitle"));
 
     m_trainForm = new TrainForm(this);
+    m_trainForm->setObjectName(QStringLiteral("trainForm"));
+    auto* left = new QWidget(this);
+    auto* leftLayout = new QVBoxLayout(left);
+    leftLayout->setContentsMargins(0, 0, 4, 0);
+    leftLayout->addWidget(m_trainForm, 1);
+    leftLayout->addWidget(buildDemoRow());
 
-    auto* demoBox = new QGroupBox(tr("Demonstration job"), this);
-    auto* description = new QLabel(
-        tr("Fits a small linear model with LibTorch on the engine thread, records it as a run with "
-           "its loss curve, and can be stopped at any step."),
-        demoBox);
-    description->setWordWrap(true);
+    m_datasetPreview = new DatasetPreviewPanel(this);
+    m_datasetPreview->setObjectName(QStringLiteral("datasetPreview"));
+    m_modelSummary = new ModelSummaryPanel(this);
+    m_modelSummary->setObjectName(QStringLiteral("modelSummary"));
+    m_sideTabs = new QTabWidget(this);
+    m_sideTabs->setObjectName(QStringLiteral("newRunTabs"));
+    m_sideTabs->addTab(m_datasetPreview, tr("Dataset preview"));
+    m_sideTabs->addTab(m_modelSummary, tr("Model"));
 
-    m_steps = new QSpinBox(demoBox);
-    m_steps->setObjectName(QStringLiteral("demoSteps"));
-    m_steps->setRange(1, 100000);
-    m_steps->setValue(200);
-    m_steps->setMinimumWidth(120);
-    m_steps->setToolTip(tr("Optimiser steps; each step pauses briefly so that you can watch it."));
-
-    m_startDemo = new QPushButton(tr("Start demo job"), demoBox);
-    m_startDemo->setObjectName(QStringLiteral("startDemo"));
-
-    auto* form = new QFormLayout;
-    form->setFieldGrowthPolicy(QFormLayout::FieldsStayAtSizeHint);
-    form->addRow(tr("Steps:"), m_steps);
-
-    auto* boxLayout = new QVBoxLayout(demoBox);
-    boxLayout->addWidget(description);
-    boxLayout->addLayout(form);
-    boxLayout->addWidget(m_startDemo, 0, Qt::AlignLeft);
+    m_splitter = new QSplitter(Qt::Horizontal, this);
+    m_splitter->setObjectName(QStringLiteral("newRunSplitter"));
+    m_splitter->setChildrenCollapsible(false);
+    m_splitter->addWidget(left);
+    m_splitter->addWidget(m_sideTabs);
+    m_splitter->setStretchFactor(0, 1);
+    m_splitter->setStretchFactor(1, 1);
+    m_splitter->setSizes({540, 480});
 
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(title);
-    layout->addWidget(m_trainForm);
-    layout->addWidget(demoBox);
-    layout->addStretch(1);
+    layout->addWidget(m_splitter, 1);
 
+    connect(m_trainForm, &TrainForm::modelChanged, this, [this] {
+        m_modelSummary->showModel(m_trainForm->modelSummary(), m_trainForm->modelError());
+    });
+    connect(m_trainForm, &TrainForm::specChanged, this, &NewRunPage::updatePreviewRequest);
+    m_modelSummary->showModel(m_trainForm->modelSummary(), m_trainForm->modelError());
+    updatePreviewRequest();
+}
+
+QWidget* NewRunPage::buildDemoRow()
+{
+    auto* row = new QWidget(this);
+    row->setObjectName(QStringLiteral("demoJob"));
+    row->setToolTip(tr("Fits a small linear model with LibTorch on the engine thread, records it "
+                       "as a run with its loss curve, and can be stopped at any step."));
+    m_steps = new QSpinBox(row);
+    m_steps->setObjectName(QStringLiteral("demoSteps"));
+    m_steps->setRange(1, 100000);
+    m_steps->setValue(200);
+    m_steps->setMinimumWidth(90);
+    m_steps->setSuffix(tr(" steps"));
+    m_steps->setToolTip(tr("Optimiser steps; each step pauses briefly so that you can watch it."));
+    m_startDemo = new QPushButton(tr("Start demo job"), row);
+    m_startDemo->setObjectName(QStringLiteral("startDemo"));
+    m_startDemo->setToolTip(row->toolTip());
+    auto* label = new QLabel(tr("Demonstration job (no model needed):"), row);
+    label->setToolTip(row->toolTip());
+
+    auto* layout = new QHBoxLayout(row);
+    layout->setContentsMargins(0, 6, 0, 0);
+    layout->addWidget(label);
+    layout->addWidget(m_steps);
+    layout->addWidget(m_startDemo);
+    layout->addStretch(1);
     connect(m_startDemo, &QPushButton::clicked, this,
             [this] { Q_EMIT demoRequested(demoSteps()); });
+    return row;
+}
+
+void NewRunPage::updatePreviewRequest()
+{
+    const auto& summary = m_trainForm->modelSummary();
+    m_datasetPreview->setRequest(previewRequestFor(m_trainForm->trainSpec(),
+                                                   summary && summary->hasTokenizer,
+                                                   DatasetPreviewPanel::kExampleLimit));
 }
 
 int NewRunPage::demoSteps() const

@@ -5,13 +5,19 @@
 
 class QPushButton;
 class QSpinBox;
+class QSplitter;
+class QTabWidget;
 
 namespace ftw::ui {
 
+class DatasetPreviewPanel;
+class ModelSummaryPanel;
 class TrainForm;
 
-/// The New-run page: the fine-tuning form, and the demonstration job (which exercises the whole
-/// path: engine thread, store, progress, cancel).
+/// The New-run page: on the left the fine-tuning form (scrolling fields, with validation, the
+/// command line and Start pinned under them) and a small demonstration-job row (which exercises
+/// the whole path: engine thread, store, progress, cancel); on the right, tabs with the dataset
+/// preview and the base model's summary, which follow the form.
 class NewRunPage : public QWidget {
     Q_OBJECT
 
@@ -20,6 +26,10 @@ public:
 
     [[nodiscard]] QPushButton* startDemoButton() const { return m_startDemo; }
     [[nodiscard]] TrainForm* trainForm() const { return m_trainForm; }
+    /// The tabs beside the form ("Dataset preview", "Model"); more may be added.
+    [[nodiscard]] QTabWidget* sideTabs() const { return m_sideTabs; }
+    [[nodiscard]] DatasetPreviewPanel* datasetPreview() const { return m_datasetPreview; }
+    [[nodiscard]] ModelSummaryPanel* modelSummary() const { return m_modelSummary; }
     [[nodiscard]] int demoSteps() const;
     void setJobRunning(bool isRunning);
 
@@ -27,7 +37,14 @@ Q_SIGNALS:
     void demoRequested(int steps);
 
 private:
+    QWidget* buildDemoRow();
+    void updatePreviewRequest();
+
     TrainForm* m_trainForm = nullptr;
+    QSplitter* m_splitter = nullptr;
+    QTabWidget* m_sideTabs = nullptr;
+    DatasetPreviewPanel* m_datasetPreview = nullptr;
+    ModelSummaryPanel* m_modelSummary = nullptr;
     QSpinBox* m_steps = nullptr;
     QPushButton* m_startDemo = nullptr;
 };

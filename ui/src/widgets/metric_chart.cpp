@@ -73,6 +73,26 @@ void MetricChart::clear()
     redraw();
 }
 
+void MetricChart::setSecondary(const QString& name, const QVector<QPointF>& points)
+{
+    if (m_secondary == nullptr) {
+        m_secondary = new QLineSeries(chart());
+        QPen pen = m_secondary->pen();
+        pen.setColor(QColor(220, 110, 20));
+        pen.setWidthF(2.0);
+        m_secondary->setPen(pen);
+        m_secondary->setPointsVisible(true);
+        chart()->addSeries(m_secondary);
+        m_secondary->attachAxis(m_x);
+        m_secondary->attachAxis(m_y);
+    }
+    m_secondary->setName(name);
+    m_secondary->replace(points);
+    m_secondary->setVisible(!points.isEmpty());
+    chart()->legend()->setVisible(m_smooth != nullptr || !points.isEmpty());
+    redraw();
+}
+
 void MetricChart::redraw()
 {
     m_redrawTimer->stop();
@@ -81,21 +101,29 @@ void MetricChart::redraw()
     if (m_smooth != nullptr) {
         m_smooth->replace(MetricSeries::downsample(m_history.smoothed(), kMaxDrawnPoints));
     }
-    if (raw.isEmpty()) {
+    QVector<QPointF> all = raw;
+    if (m_secondary != nullptr) {
+        all += m_secondary->points();
+    }
+    if (all.isEmpty()) {
         m_x->setRange(0, 1);
         m_y->setRange(0, 1);
         return;
     }
     double low = std::numeric_limits<double>::max();
     double high = std::numeric_limits<double>::lowest();
-    for (const QPointF& p : raw) {
+    double first = std::numeric_limits<double>::max();
+    double last = std::numeric_limits<double>::lowest();
+    for (const QPointF& p : all) {
         low = std::min(low, p.y());
         high = std::max(high, p.y());
+        first = std::min(first, p.x());
+        last = std::max(last, p.x());
     }
     // A flat series (a constant learning rate) still gets a readable band around its value.
     const double margin = std::max({(high - low) * 0.05, std::abs(high) * 0.05, 1e-12});
     const double bottom = low >= 0.0 ? std::max(0.0, low - margin) : low - margin;
-    m_x->setRange(raw.front().x(), std::max(raw.back().x(), raw.front().x() + 1.0));
+    m_x->setRange(first, std::max(last, first + 1.0));
     m_x->applyNiceNumbers();
     m_y->setRange(bottom, high + margin);
     m_y->applyNiceNumbers();

@@ -29,6 +29,9 @@ public:
     void clear();
     /// Sets the drawn series and the axis ranges from the history now.
     void redraw();
+    /// Shows a second, sparse series with point markers (e.g. the eval loss) named `name`, drawn
+    /// over the first and included in the axis ranges; an empty list hides it.
+    void setSecondary(const QString& name, const QVector<QPointF>& points);
 
     static constexpr int kRedrawIntervalMs = 100;
 
@@ -36,11 +39,14 @@ public:
     /// The drawn raw series (tests read its points).
     [[nodiscard]] QLineSeries* rawSeries() const { return m_raw; }
     [[nodiscard]] QLineSeries* smoothedSeries() const { return m_smooth; }
+    /// The secondary series, or nullptr before setSecondary().
+    [[nodiscard]] QLineSeries* secondarySeries() const { return m_secondary; }
 
 private:
     MetricSeries m_history;
     QLineSeries* m_raw = nullptr;
     QLineSeries* m_smooth = nullptr;
+    QLineSeries* m_secondary = nullptr;
     QValueAxis* m_x = nullptr;
     QValueAxis* m_y = nullptr;
     QTimer* m_redrawTimer = nullptr;

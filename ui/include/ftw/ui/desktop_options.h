@@ -12,11 +12,14 @@ struct DesktopOptions {
     QString screenshotPath; ///< --screenshot FILE: save a picture of the window, then quit
     int screenshotDelayMs = 1500;
     bool shouldRunDemo = false; ///< --demo: start the demonstration job at once
-    QString page;               ///< --page runs|new-run: the page to open on (default: runs)
+    QString page;               ///< --page NAME (one of desktopPageNames()); default: runs
     QString errorText;          ///< set when the arguments are wrong
     bool isHelpRequested = false;
     QString helpText;
 };
+
+/// The names --page accepts, in the order of the window's navigation.
+[[nodiscard]] QStringList desktopPageNames();
 
 /// Parses the program's arguments (argv[0] first). Never throws.
 [[nodiscard]] DesktopOptions parseDesktopOptions(const QStringList& arguments);

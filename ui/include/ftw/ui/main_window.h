@@ -23,7 +23,7 @@ public:
     MainWindow(Engine& engine, RunStore store, QWidget* parent = nullptr);
     ~MainWindow() override;
 
-    /// Shows a page by its name: "runs" or "new-run"; other names are ignored.
+    /// Shows a page by its name (one of desktopPageNames()); other names are ignored.
     void showPage(const QString& name);
 
     /// Starts the demonstration job (the same as the New-run page's button).
@@ -39,6 +39,9 @@ protected:
     void closeEvent(QCloseEvent* event) override;
 
 private:
+    /// Appends a page to the navigation list and the page stack.
+    void addPage(const QString& name, const QString& title, QWidget* page);
+
     struct Private;
     std::unique_ptr<Private> d;
 };
