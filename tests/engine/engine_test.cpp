@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -137,6 +138,15 @@ TEST_F(EngineTest, FailureDuringTheJobIsRecordedOnItsRun)
     EXPECT_NE(run.summary.error.message.find("step 4"), std::string::npos);
     auto store = RunStore::open(m_dbPath, StoreMode::ReadOnly);
     EXPECT_EQ(store->metrics(result.runId, "train/loss")->size(), 3U); // steps 1-3 were kept
+    // The run's own log ends with its outcome and the reason.
+    std::ifstream log(run.runDir / "run.log");
+    std::string line;
+    std::string lastLine;
+    while (std::getline(log, line)) {
+        lastLine = line;
+    }
+    EXPECT_NE(lastLine.find("error: run failed: " + run.summary.error.message), std::string::npos)
+        << lastLine;
 }
 
 TEST_F(EngineTest, CancelledDemoIsRecordedAsCancelled)

@@ -204,6 +204,14 @@ void JobContext::recordOutcome(const JobResult& result)
     if (status == RunStatus::Cancelled) {
         repo.appendEvent(m_runId, "stop", std::nullopt, "cancelled by the user");
     }
+    // The run's own log ends with how it ended (the store says the same).
+    if (m_runLog.is_open()) {
+        m_runLog << core::unixTimeMs() << ' '
+                 << (status == RunStatus::Failed ? "error: " : "info: ") << "run "
+                 << runStatusName(status)
+                 << (result.error.isError() ? ": " + result.error.message : std::string()) << '\n';
+        m_runLog.flush();
+    }
 }
 
 } // namespace ftw::jobs
