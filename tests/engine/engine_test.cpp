@@ -220,6 +220,16 @@ TEST_F(EngineTest, DevicesAlwaysListTheCpuFirst)
     ASSERT_FALSE(devices.empty());
     EXPECT_EQ(devices.front().name, "cpu");
     EXPECT_FALSE(devices.front().isCuda);
+    // The CPU's memory is the machine's: MemTotal of /proc/meminfo (in kB), which the kernel
+    // reports a little below the physical pages sysconf counts.
+    std::ifstream meminfo("/proc/meminfo");
+    std::string key;
+    std::int64_t kilobytes = 0;
+    ASSERT_TRUE(meminfo >> key >> kilobytes);
+    ASSERT_EQ(key, "MemTotal:");
+    EXPECT_NEAR(static_cast<double>(devices.front().totalMemoryBytes),
+                static_cast<double>(kilobytes) * 1024.0,
+                0.02 * static_cast<double>(kilobytes) * 1024.0);
     EXPECT_FALSE(Engine::torchVersion().empty());
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "device.h"
 
+#include "process.h"
+
 #include <torch/cuda.h>
 
 #include <string>
@@ -16,7 +18,7 @@ std::vector<DeviceInfo> availableDevices()
         .name = "cpu",
         .description = "CPU, " + std::to_string(cores) + " hardware threads",
         .isCuda = false,
-        .totalMemoryBytes = 0,
+        .totalMemoryBytes = physicalMemoryBytes(),
     });
     const auto cudaCount = static_cast<int>(torch::cuda::device_count());
     for (int i = 0; i < cudaCount; ++i) {
@@ -24,6 +26,7 @@ std::vector<DeviceInfo> availableDevices()
             .name = "cuda:" + std::to_string(i),
             .description = "CUDA device " + std::to_string(i),
             .isCuda = true,
+            // TODO(engine): the device's memory through c10::cuda on a CUDA LibTorch (#9).
             .totalMemoryBytes = 0,
         });
     }

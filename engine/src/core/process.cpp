@@ -3,6 +3,8 @@
 
 #include <array>
 #include <fstream>
+#include <sstream>
+#include <string>
 
 #include <cerrno>
 #include <csignal>
@@ -47,6 +49,35 @@ std::int64_t residentMemoryBytes()
     }
     const long pageSize = ::sysconf(_SC_PAGESIZE);
     return pageSize > 0 ? residentPages * pageSize : 0;
+}
+
+bool resetPeakResidentMemory() noexcept
+{
+    std::ofstream clearRefs("/proc/self/clear_refs");
+    clearRefs << "5";
+    clearRefs.flush();
+    return static_cast<bool>(clearRefs);
+}
+
+std::int64_t peakResidentMemoryBytes()
+{
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmHWM:", 0) == 0) {
+            std::istringstream fields(line.substr(6));
+            std::int64_t kilobytes = 0;
+            return fields >> kilobytes ? kilobytes * 1024 : 0;
+        }
+    }
+    return 0;
+}
+
+std::int64_t physicalMemoryBytes()
+{
+    const long pages = ::sysconf(_SC_PHYS_PAGES);
+    const long pageSize = ::sysconf(_SC_PAGESIZE);
+    return pages > 0 && pageSize > 0 ? static_cast<std::int64_t>(pages) * pageSize : 0;
 }
 
 } // namespace ftw::core

@@ -20,4 +20,16 @@ namespace ftw::core {
 /// The resident memory of this process in bytes (from /proc/self/statm); 0 when unknown.
 [[nodiscard]] std::int64_t residentMemoryBytes();
 
+/// Starts a new peak of peakResidentMemoryBytes() at the current resident size (writes 5 to
+/// /proc/self/clear_refs). Returns false where the kernel does not allow it; the peak then
+/// counts from the start of the process.
+bool resetPeakResidentMemory() noexcept;
+
+/// The largest resident memory of this process in bytes since it started or since
+/// resetPeakResidentMemory() (VmHWM of /proc/self/status); 0 when unknown.
+[[nodiscard]] std::int64_t peakResidentMemoryBytes();
+
+/// The physical memory of this machine in bytes (sysconf); 0 when unknown.
+[[nodiscard]] std::int64_t physicalMemoryBytes();
+
 } // namespace ftw::core

@@ -8,6 +8,7 @@
 #include "core/autocast.h"
 #include "core/check.h"
 #include "core/device.h"
+#include "core/process.h"
 #include "merge/merged_model.h"
 #include "model/projections.h"
 #include "storage/run_repository.h"
@@ -71,6 +72,7 @@ void Trainer::run()
 
 void Trainer::setUp()
 {
+    (void)core::resetPeakResidentMemory(); // the run's peak, not an earlier job's
     if (m_spec.resumeRunId > 0) {
         loadResumePoint();
     }
@@ -411,6 +413,11 @@ void Trainer::recordStepMetrics(const StepOutcome& outcome, double learningRate,
     record("train/tokens_per_second", tokensPerSecond);
     if (m_state.lossScale > 0.0) {
         record("train/loss_scale", m_state.lossScale);
+    }
+    // The peak so far: on the CPU the process's resident memory since the job began (setUp).
+    // TODO(engine): the CUDA allocator's peak on a CUDA device (#9).
+    if (!m_device.is_cuda()) {
+        record("train/peak_memory_bytes", static_cast<double>(core::peakResidentMemoryBytes()));
     }
 }
 
