@@ -14,6 +14,7 @@
 #include <QTimer>
 
 #include <cstdio>
+#include <vector>
 
 int main(int argc, char** argv)
 {
@@ -48,6 +49,19 @@ int main(int argc, char** argv)
 
     ftw::ui::MainWindow window(**engine, std::move(*store));
     window.showPage(options.page);
+    if (!options.compareRunIds.isEmpty()) {
+        window.compareRuns(
+            std::vector<ftw::RunId>(options.compareRunIds.begin(), options.compareRunIds.end()));
+    }
+    if (options.runId > 0) {
+        window.openRun(options.runId, options.page);
+    }
+    if (!options.configPath.isEmpty()) {
+        if (const auto imported = window.importRunConfig(options.configPath.toStdU16String());
+            !imported) {
+            std::fprintf(stderr, "ftw-workbench: %s\n", imported.error().message.c_str());
+        }
+    }
     window.show();
     if (options.shouldRunDemo) {
         window.startDemo(400);

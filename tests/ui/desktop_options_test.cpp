@@ -45,5 +45,43 @@ TEST(DesktopOptionsTest, UnknownOptionAndBadDelayAreErrors)
     EXPECT_TRUE(o.errorText.contains(QStringLiteral("soon"))) << o.errorText.toStdString();
 }
 
+TEST(DesktopOptionsTest, CompareTakesRunIdsAndOpensTheComparePage)
+{
+    const DesktopOptions o = parseDesktopOptions(args({"--compare", "3,5, 12"}));
+    EXPECT_TRUE(o.errorText.isEmpty()) << o.errorText.toStdString();
+    EXPECT_EQ(o.compareRunIds, (QList<qint64>{3, 5, 12}));
+    EXPECT_EQ(o.page, QStringLiteral("compare"));
+    EXPECT_EQ(parseDesktopOptions(args({"--compare", "3", "--page", "runs"})).page,
+              QStringLiteral("runs"));
+    for (const char* bad : {"3,x", "", "0", "-2"}) {
+        const DesktopOptions b = parseDesktopOptions(args({"--compare", bad}));
+        EXPECT_FALSE(b.errorText.isEmpty()) << bad;
+        EXPECT_TRUE(b.compareRunIds.isEmpty()) << bad;
+    }
+}
+
+TEST(DesktopOptionsTest, RunShowsOneRunOnAPageThatShowsOne)
+{
+    const DesktopOptions live = parseDesktopOptions(args({"--run", "7"}));
+    EXPECT_TRUE(live.errorText.isEmpty()) << live.errorText.toStdString();
+    EXPECT_EQ(live.runId, 7);
+    EXPECT_EQ(live.page, QStringLiteral("live"));
+    const DesktopOptions exporting = parseDesktopOptions(args({"--run", "7", "--page", "export"}));
+    EXPECT_EQ(exporting.page, QStringLiteral("export"));
+    EXPECT_TRUE(exporting.errorText.isEmpty());
+    EXPECT_TRUE(parseDesktopOptions(args({"--run", "7", "--page", "compare"}))
+                    .errorText.contains(QStringLiteral("'compare'")));
+    EXPECT_TRUE(parseDesktopOptions(args({"--run", "seven"}))
+                    .errorText.contains(QStringLiteral("'seven'")));
+}
+
+TEST(DesktopOptionsTest, ConfigOpensTheNewRunForm)
+{
+    const DesktopOptions o = parseDesktopOptions(args({"--config", "/tmp/run.json"}));
+    EXPECT_TRUE(o.errorText.isEmpty());
+    EXPECT_EQ(o.configPath, QStringLiteral("/tmp/run.json"));
+    EXPECT_EQ(o.page, QStringLiteral("new-run"));
+}
+
 } // namespace
 } // namespace ftw::ui

@@ -41,7 +41,25 @@ DesktopOptions parseDesktopOptions(const QStringList& arguments)
         QCoreApplication::translate("DesktopOptions", "open on this page: %1")
             .arg(desktopPageNames().join(QStringLiteral(", "))),
         QStringLiteral("PAGE"));
-    parser.addOptions({dbOption, screenshotOption, delayOption, demoOption, pageOption});
+    const QCommandLineOption compareOption(
+        QStringLiteral("compare"),
+        QCoreApplication::translate("DesktopOptions",
+                                    "open the Compare page on these runs (comma-separated ids)"),
+        QStringLiteral("IDS"));
+    const QCommandLineOption runOption(
+        QStringLiteral("run"),
+        QCoreApplication::translate("DesktopOptions",
+                                    "show this run on --page (live, allocation, export or "
+                                    "playground; default live)"),
+        QStringLiteral("ID"));
+    const QCommandLineOption configOption(
+        QStringLiteral("config"),
+        QCoreApplication::translate("DesktopOptions",
+                                    "fill the New-run form from this run config (implies --page "
+                                    "new-run)"),
+        QStringLiteral("RUN.json"));
+    parser.addOptions({dbOption, screenshotOption, delayOption, demoOption, pageOption,
+                       compareOption, runOption, configOption});
 
     if (!parser.parse(arguments)) {
         options.errorText = parser.errorText();
@@ -60,6 +78,51 @@ DesktopOptions parseDesktopOptions(const QStringList& arguments)
         options.errorText =
             QCoreApplication::translate("DesktopOptions", "--page expects one of %1, got '%2'")
                 .arg(desktopPageNames().join(QStringLiteral(", ")), options.page);
+    }
+    if (parser.isSet(compareOption)) {
+        const QString value = parser.value(compareOption);
+        for (const QString& part : value.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+            bool isNumber = false;
+            const qint64 id = part.trimmed().toLongLong(&isNumber);
+            if (!isNumber || id <= 0) {
+                options.compareRunIds.clear();
+                break;
+            }
+            options.compareRunIds.append(id);
+        }
+        if (options.compareRunIds.isEmpty()) {
+            options.errorText =
+                QCoreApplication::translate("DesktopOptions",
+                                            "--compare expects run ids such as 3,5, got '%1'")
+                    .arg(value);
+        } else if (options.page.isEmpty()) {
+            options.page = QStringLiteral("compare");
+        }
+    }
+    if (parser.isSet(runOption)) {
+        bool isNumber = false;
+        options.runId = parser.value(runOption).toLongLong(&isNumber);
+        const QStringList runPages = {QStringLiteral("live"), QStringLiteral("allocation"),
+                                      QStringLiteral("export"), QStringLiteral("playground")};
+        if (options.page.isEmpty()) {
+            options.page = QStringLiteral("live");
+        }
+        if (!isNumber || options.runId <= 0) {
+            options.runId = 0;
+            options.errorText =
+                QCoreApplication::translate("DesktopOptions", "--run expects a run id, got '%1'")
+                    .arg(parser.value(runOption));
+        } else if (!runPages.contains(options.page)) {
+            options.errorText = QCoreApplication::translate(
+                                    "DesktopOptions", "--run shows a run on one of %1, not on '%2'")
+                                    .arg(runPages.join(QStringLiteral(", ")), options.page);
+        }
+    }
+    if (parser.isSet(configOption)) {
+        options.configPath = parser.value(configOption);
+        if (options.page.isEmpty()) {
+            options.page = QStringLiteral("new-run");
+        }
     }
     if (parser.isSet(delayOption)) {
         bool isNumber = false;

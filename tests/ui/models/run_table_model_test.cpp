@@ -10,6 +10,8 @@
 #include <QAbstractItemModelTester>
 #include <QSignalSpy>
 
+#include <cmath>
+
 namespace ftw::ui {
 namespace {
 
@@ -27,10 +29,10 @@ protected:
             m_model.get(), QAbstractItemModelTester::FailureReportingMode::Fatal);
     }
 
-    JobResult runDemo(int failAtStep = -1)
+    JobResult runDemo(int failAtStep = -1, int steps = 5)
     {
         DemoJobSpec spec;
-        spec.steps = 5;
+        spec.steps = steps;
         spec.stepDelayMs = 0;
         spec.failAtStep = failAtStep;
         return m_engine->wait(m_engine->submit(spec).id);
@@ -88,6 +90,54 @@ TEST_F(RunTableModelTest, ShowsStatusParamsLossAndTheErrorOfAFailedRun)
         << tooltip.toStdString();
     EXPECT_EQ(m_model->headerData(RunTableModel::Params, Qt::Horizontal).toString(),
               QStringLiteral("Trainable"));
+}
+
+TEST_F(RunTableModelTest, TheLossCurveColumnHoldsBucketMeansOfTheStoredLoss)
+{
+    const RunId longRun = runDemo(-1, 150).runId;
+    const RunId shortRun = runDemo(-1, 5).runId;
+    m_model->reload();
+    auto store = RunStore::open(m_dbPath, StoreMode::ReadOnly);
+    ASSERT_TRUE(store.hasValue());
+
+    for (const RunId id : {longRun, shortRun}) {
+        const auto points = store->metrics(id, "train/loss");
+        ASSERT_TRUE(points.hasValue());
+        // Independently: bucket b of B = min(n, 60) averages the values at indices
+        // floor(b n / B) .. floor((b + 1) n / B) - 1 (every value in exactly one bucket).
+        const std::size_t n = points->size();
+        const std::size_t buckets = std::min<std::size_t>(n, RunTableModel::kSparklinePoints);
+        std::vector<double> expected;
+        std::size_t covered = 0;
+        for (std::size_t b = 0; b < buckets; ++b) {
+            const auto first = static_cast<std::size_t>(std::floor(
+                static_cast<double>(b) * static_cast<double>(n) / static_cast<double>(buckets)));
+            const auto last = static_cast<std::size_t>(
+                std::floor(static_cast<double>(b + 1) * static_cast<double>(n) /
+                           static_cast<double>(buckets)));
+            double sum = 0.0;
+            for (std::size_t i = first; i < last; ++i) {
+                sum += (*points)[i].value;
+            }
+            expected.push_back(sum / static_cast<double>(last - first));
+            covered += last - first;
+        }
+        ASSERT_EQ(covered, n);
+        const QModelIndex cell = m_model->index(m_model->rowOfRun(id), RunTableModel::LossCurve);
+        const auto curve = m_model->data(cell, RunTableModel::SparklineRole).value<QList<double>>();
+        ASSERT_EQ(static_cast<std::size_t>(curve.size()), expected.size()) << "run " << id;
+        for (std::size_t i = 0; i < expected.size(); ++i) {
+            EXPECT_NEAR(curve[static_cast<qsizetype>(i)], expected[i], 1e-12)
+                << "run " << id << " bucket " << i;
+        }
+    }
+    // The long run's 150 values are outlined in 60 means; the short run keeps its 5 values.
+    EXPECT_EQ(m_model
+                  ->data(m_model->index(m_model->rowOfRun(longRun), RunTableModel::LossCurve),
+                         RunTableModel::SparklineRole)
+                  .value<QList<double>>()
+                  .size(),
+              RunTableModel::kSparklinePoints);
 }
 
 TEST_F(RunTableModelTest, SortRoleOrdersNumbersAsNumbers)

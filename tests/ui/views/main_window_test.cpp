@@ -4,6 +4,7 @@
 
 #include "models/run_table_model.h"
 #include "views/live_run_page.h"
+#include "views/runs_page.h"
 #include "widgets/metric_chart.h"
 
 #include "support/qt_wait.h"
@@ -14,9 +15,12 @@
 #include <QLabel>
 #include <QLineSeries>
 #include <QListWidget>
+#include <QMenu>
+#include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QTableView>
+#include <QTest>
 
 namespace ftw::ui {
 namespace {
@@ -172,6 +176,58 @@ TEST_F(MainWindowTest, RunsRecordedByAnotherWriterAppearWithoutAnyAction)
     const QAbstractItemModel* model = table()->model();
     EXPECT_EQ(model->data(model->index(0, RunTableModel::Name)).toString(),
               QStringLiteral("from-the-cli"));
+}
+
+TEST_F(MainWindowTest, AFailedRunOfAnotherProcessOpensOnTheLivePageWithItsMessageAndLog)
+{
+    auto other = Engine::create(EngineOptions{m_dbPath, 0});
+    ASSERT_TRUE(other.hasValue());
+    DemoJobSpec spec;
+    spec.steps = 6;
+    spec.stepDelayMs = 0;
+    spec.failAtStep = 4;
+    spec.runName = "fails-in-the-cli";
+    const JobResult result = (*other)->wait((*other)->submit(spec).id);
+    ASSERT_EQ(result.status, JobStatus::Failed);
+    ASSERT_TRUE(test::waitUntil([&] { return table()->model()->rowCount() == 1; }, 5000));
+
+    // Double-clicking the row follows the run on the Live-run page.
+    QTableView* runs = table();
+    const QRect cell = runs->visualRect(runs->model()->index(0, RunTableModel::Name));
+    // A double click is a press, a release, then the double-click press and its release.
+    QTest::mouseClick(runs->viewport(), Qt::LeftButton, Qt::NoModifier, cell.center());
+    QTest::mouseDClick(runs->viewport(), Qt::LeftButton, Qt::NoModifier, cell.center());
+    auto* live = m_window->findChild<LiveRunPage*>();
+    ASSERT_NE(live, nullptr);
+    EXPECT_TRUE(live->isVisible());
+    EXPECT_EQ(live->runId(), result.runId);
+    const QString stats = child<QLabel>("liveStats")->text();
+    EXPECT_TRUE(stats.contains(QStringLiteral("failed on purpose at step 4")))
+        << stats.toStdString();
+    // The charts hold what the store recorded before the failure.
+    auto store = RunStore::open(m_dbPath, StoreMode::ReadOnly);
+    const auto loss = store->metrics(result.runId, "train/loss");
+    ASSERT_TRUE(loss.hasValue());
+    ASSERT_FALSE(loss->empty());
+    ASSERT_EQ(live->lossChart()->history().size(), loss->size());
+    EXPECT_EQ(live->lossChart()->history().points().back().y(), loss->back().value);
+    // And the run's own log, as written to its folder.
+    const QString log = child<QPlainTextEdit>("liveLog")->toPlainText();
+    EXPECT_TRUE(log.contains(QStringLiteral("failed on purpose"))) << log.toStdString();
+
+    // The context menu opens the run on the pages that show one run.
+    m_window->showPage(QStringLiteral("runs"));
+    auto* page = m_window->findChild<RunsPage*>();
+    ASSERT_NE(page, nullptr);
+    QMenu* menu = page->contextMenuForRow(0);
+    const QList<QAction*> actions = menu->actions();
+    ASSERT_EQ(actions.size(), 4);
+    auto* navigation = child<QListWidget>("navigation");
+    for (QAction* action : actions) {
+        action->trigger();
+        EXPECT_EQ(desktopPageNames()[navigation->currentRow()], action->data().toString());
+    }
+    delete menu;
 }
 
 } // namespace

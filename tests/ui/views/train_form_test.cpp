@@ -23,11 +23,13 @@
 #include <QLineEdit>
 #include <QLineSeries>
 #include <QListWidget>
+#include <QPlainTextEdit>
 #include <QProcess>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QTableView>
+#include <QTest>
 
 #include <fstream>
 
@@ -90,7 +92,24 @@ protected:
         child<QSpinBox>(form, "seed")->setValue(3);
     }
 
+    /// The main window on a real engine and store at `db`, shown (nullptr on failure).
+    std::unique_ptr<MainWindow> openWindow(const std::filesystem::path& db)
+    {
+        auto engine = Engine::create(EngineOptions{db, 0});
+        auto store =
+            engine ? RunStore::open(db, StoreMode::ReadOnly) : Expected<RunStore>(engine.error());
+        if (!store) {
+            ADD_FAILURE() << store.error().message;
+            return nullptr;
+        }
+        m_engine = std::move(*engine);
+        auto window = std::make_unique<MainWindow>(*m_engine, std::move(*store));
+        window->show();
+        return window;
+    }
+
     test::TempDir m_dir;
+    std::unique_ptr<Engine> m_engine; ///< after m_dir: goes first; windows are reset before
 };
 
 TEST_F(TrainFormTest, TheFormMakesTheSameRunConfigAsTheCommandLine)
@@ -169,12 +188,8 @@ TEST_F(TrainFormTest, ValidationAsYouTypeNamesTheFieldAndGatesStart)
 TEST_F(TrainFormTest, StartingFromTheWindowTrainsAndTheRunAppearsSucceeded)
 {
     const std::filesystem::path db = m_dir / "ftw.db";
-    auto engine = Engine::create(EngineOptions{db, 0});
-    ASSERT_TRUE(engine.hasValue());
-    auto store = RunStore::open(db, StoreMode::ReadOnly);
-    ASSERT_TRUE(store.hasValue());
-    auto window = std::make_unique<MainWindow>(**engine, std::move(*store));
-    window->show();
+    auto window = openWindow(db);
+    ASSERT_NE(window, nullptr);
     child<QListWidget>(*window, "navigation")->setCurrentRow(1);
     auto* form = window->findChild<TrainForm*>();
     ASSERT_NE(form, nullptr);
@@ -200,6 +215,76 @@ TEST_F(TrainFormTest, StartingFromTheWindowTrainsAndTheRunAppearsSucceeded)
     EXPECT_TRUE(test::waitUntil([&] { return live->lossChart()->rawSeries()->count() > 0; }));
     ASSERT_TRUE(test::waitUntil([&] { return form->startButton()->isEnabled(); }));
     window.reset();
+}
+
+TEST_F(TrainFormTest, PauseHoldsTheRunAtItsStepAndResumeFinishesIt)
+{
+    const std::filesystem::path db = m_dir / "ftw.db";
+    auto window = openWindow(db);
+    ASSERT_NE(window, nullptr);
+    auto* form = window->findChild<TrainForm*>();
+    ASSERT_NE(form, nullptr);
+    fill(*form);
+    child<QSpinBox>(*form, "steps")->setValue(400);
+    form->startButton()->click();
+    auto* live = window->findChild<LiveRunPage*>();
+    ASSERT_NE(live, nullptr);
+    ASSERT_TRUE(test::waitUntil([&] { return live->lossChart()->history().size() >= 2; }, 30000));
+    live->pauseButton()->click();
+    EXPECT_EQ(live->pauseButton()->text(), QStringLiteral("Resume"));
+    // The engine stops at its next cancellation point; after that no step is added.
+    ASSERT_TRUE(test::waitUntil(
+        [&] {
+            return child<QPlainTextEdit>(*window, "liveLog")
+                ->toPlainText()
+                .contains(QStringLiteral("paused"));
+        },
+        10000));
+    const std::size_t heldAt = live->lossChart()->history().size();
+    QTest::qWait(500);
+    EXPECT_EQ(live->lossChart()->history().size(), heldAt);
+    EXPECT_LT(heldAt, 400U);
+
+    live->pauseButton()->click();
+    EXPECT_EQ(live->pauseButton()->text(), QStringLiteral("Pause"));
+    ASSERT_TRUE(test::waitUntil([&] { return form->startButton()->isEnabled(); }, 120000));
+    EXPECT_EQ(live->lossChart()->history().points().back().x(), 400.0);
+    auto check = RunStore::open(db, StoreMode::ReadOnly);
+    const auto runs = check->listRuns();
+    ASSERT_EQ(runs->size(), 1U);
+    EXPECT_EQ(runs->front().status, RunStatus::Succeeded);
+    window.reset();
+}
+
+TEST_F(TrainFormTest, ExportedConfigRunsInTheCommandLineAndImportsBackIntoTheWindow)
+{
+    TrainForm form;
+    fill(form);
+    const std::filesystem::path file = m_dir / "exported" / "run.json";
+    std::filesystem::create_directories(file.parent_path());
+    ASSERT_TRUE(form.exportConfig(file).isOk());
+    // `ftw train --config` reads the file to the same config.
+    const QByteArray cli =
+        runFtw({QStringLiteral("train"), QStringLiteral("--config"),
+                QString::fromStdString(file.string()), QStringLiteral("--print-config")});
+    EXPECT_EQ(nlohmann::json::parse(cli.toStdString()),
+              nlohmann::json::parse(runConfigJson(form.trainSpec())));
+
+    auto window = openWindow(m_dir / "ftw.db");
+    ASSERT_NE(window, nullptr);
+    auto* windowForm = window->findChild<TrainForm*>();
+    ASSERT_NE(windowForm, nullptr);
+    ASSERT_TRUE(window->importRunConfig(file).isOk());
+    EXPECT_EQ(runConfigJson(windowForm->trainSpec()), runConfigJson(form.trainSpec()));
+
+    // A broken file names itself and leaves the form as it was.
+    const std::filesystem::path broken = m_dir / "broken.json";
+    std::ofstream(broken) << R"({"model": 3})";
+    const Status failed = window->importRunConfig(broken);
+    ASSERT_FALSE(failed.isOk());
+    EXPECT_NE(failed.error().message.find("broken.json"), std::string::npos)
+        << failed.error().message;
+    EXPECT_EQ(runConfigJson(windowForm->trainSpec()), runConfigJson(form.trainSpec()));
 }
 
 } // namespace

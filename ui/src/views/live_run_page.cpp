@@ -7,6 +7,7 @@
 
 #include <ftw/format.h>
 
+#include <QFile>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -14,9 +15,11 @@
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QTextCursor>
 #include <QTimer>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 
 namespace ftw::ui {
@@ -173,7 +176,9 @@ void LiveRunPage::watchRun(RunId id)
     m_isWatching = true;
     m_runId = id;
     m_watchedMetricCount = -1;
+    m_watchedLogBytes = -1;
     clearCharts();
+    m_log->clear();
     m_stop->setEnabled(false);
     m_pause->setEnabled(false);
     m_title->setText(tr("Run %1").arg(id));
@@ -213,7 +218,12 @@ void LiveRunPage::pollStore()
         }
         if (!isRunning) {
             m_poll->stop();
+            if (s.error.isError()) {
+                m_stats->setText(tr("%1: %2").arg(toQString(runStatusName(s.status)),
+                                                  toQString(s.error.message)));
+            }
         }
+        showRunLog(run->runDir / "run.log");
     }
     // The eval loss is recorded only in the store (a few points per run).
     if (const auto eval = runs->metrics(m_runId, "eval/loss"); eval && !eval->empty()) {
@@ -226,6 +236,25 @@ void LiveRunPage::pollStore()
             m_loss->setSecondary(tr("eval loss"), points);
         }
     }
+}
+
+void LiveRunPage::showRunLog(const std::filesystem::path& file)
+{
+    // The last lines of the run's own log (the file the engine appends to), read when it grew.
+    std::error_code error;
+    const auto size = std::filesystem::file_size(file, error);
+    if (error || static_cast<std::int64_t>(size) == m_watchedLogBytes) {
+        return;
+    }
+    m_watchedLogBytes = static_cast<std::int64_t>(size);
+    QFile in(toQString(file.string()));
+    if (!in.open(QIODevice::ReadOnly)) {
+        return;
+    }
+    constexpr qint64 kTailBytes = 64 * 1024;
+    in.seek(std::max<qint64>(0, in.size() - kTailBytes));
+    m_log->setPlainText(QString::fromUtf8(in.readAll()));
+    m_log->moveCursor(QTextCursor::End);
 }
 
 void LiveRunPage::togglePause()

@@ -6,6 +6,7 @@
 
 #include <QWidget>
 
+#include <filesystem>
 #include <optional>
 
 class QLabel;
@@ -54,6 +55,7 @@ private:
     void onFinished(const JobResult& result);
     void clearCharts();
     void togglePause();
+    void showRunLog(const std::filesystem::path& file);
     [[nodiscard]] RunStore* store();
 
     EngineController& m_controller;
@@ -62,6 +64,7 @@ private:
     bool m_isWatching = false; ///< following a run of another process through the store
     bool m_isPaused = false;
     std::int64_t m_watchedMetricCount = 0;
+    std::int64_t m_watchedLogBytes = -1;
     QLabel* m_title = nullptr;
     QLabel* m_stats = nullptr;
     QLabel* m_memory = nullptr;

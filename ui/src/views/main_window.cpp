@@ -4,6 +4,7 @@
 #include "allocation_page.h"
 #include "bridge/engine_controller.h"
 #include "bridge/qt_convert.h"
+#include "budget_panel.h"
 #include "compare_page.h"
 #include "export_page.h"
 #include "live_run_page.h"
@@ -25,6 +26,8 @@
 #include <QTimer>
 
 #include <cmath>
+#include <deque>
+#include <optional>
 
 namespace ftw::ui {
 namespace {
@@ -61,6 +64,9 @@ struct MainWindow::Private {
     QTimer* refreshTimer = nullptr;
     bool isCloseRequested = false;
     std::function<bool(QWidget*)> confirmClose = askToStopJob;
+    /// An equal-budget sweep: the runs still to start, and the job of the one queued or running.
+    std::deque<TrainSpec> sweepQueue;
+    std::optional<JobId> sweepJob;
 };
 
 MainWindow::MainWindow(Engine& engine, RunStore store, QWidget* parent)
@@ -106,6 +112,7 @@ MainWindow::MainWindow(Engine& engine, RunStore store, QWidget* parent)
 
     // Status bar: the database and device on the left, the running job on the right.
     const std::vector<DeviceInfo> devices = engine.devices();
+    d->newRunPage->budgetPanel()->setDevices(devices);
     QString deviceText = tr("CPU only");
     if (devices.size() > 1) {
         deviceText = tr("%n CUDA device(s)", nullptr, static_cast<int>(devices.size() - 1));
@@ -132,11 +139,22 @@ MainWindow::MainWindow(Engine& engine, RunStore store, QWidget* parent)
     connect(d->newRunPage, &NewRunPage::demoRequested, this, &MainWindow::startDemo);
     connect(d->newRunPage->trainForm(), &TrainForm::startRequested, this,
             [this] { startJob(d->newRunPage->trainForm()->trainSpec(), 0); });
+    // An equal-budget sweep runs one job at a time: the next starts when the previous one ends.
+    connect(d->newRunPage->budgetPanel(), &BudgetPanel::sweepRequested, this,
+            [this](const std::vector<TrainSpec>& specs) {
+                if (specs.empty() || d->controller->activeJob()) {
+                    return;
+                }
+                d->sweepQueue.assign(specs.begin() + 1, specs.end());
+                startJob(specs.front(), 0);
+                d->sweepJob = d->controller->activeJob();
+            });
     connect(d->liveRunPage, &LiveRunPage::stopRequested, d->stopButton, &QPushButton::click);
     connect(d->runsPage, &RunsPage::compareRequested, this, [this](const QList<qint64>& ids) {
-        d->comparePage->showRuns(std::vector<RunId>(ids.begin(), ids.end()));
-        showPage(QStringLiteral("compare"));
+        compareRuns(std::vector<RunId>(ids.begin(), ids.end()));
     });
+    connect(d->runsPage, &RunsPage::openRequested, this,
+            [this](qint64 id, const QString& page) { openRun(id, page); });
     connect(d->exportPage, &ExportPage::exportRequested, this, [this](const MergeSpec& spec) {
         startJob(spec, 0);
         showPage(QStringLiteral("export")); // the report appears here; progress in the status bar
@@ -190,6 +208,25 @@ MainWindow::MainWindow(Engine& engine, RunStore store, QWidget* parent)
                     close();
                 }
             });
+    // After the handler above: a sweep's next run starts; stopping one run (or closing the
+    // window) drops the rest of the sweep, a failed run does not.
+    connect(d->controller, &EngineController::jobFinished, this,
+            [this](qint64 jobId, const JobResult& result) {
+                if (!d->sweepJob || *d->sweepJob != jobId) {
+                    return;
+                }
+                d->sweepJob.reset();
+                if (result.status == JobStatus::Cancelled || d->isCloseRequested) {
+                    d->sweepQueue.clear();
+                }
+                if (d->sweepQueue.empty()) {
+                    return;
+                }
+                const TrainSpec next = d->sweepQueue.front();
+                d->sweepQueue.pop_front();
+                startJob(next, 0);
+                d->sweepJob = d->controller->activeJob();
+            });
     connect(d->runs, &RunTableModel::loadFailed, this, [this](const QString& message) {
         statusBar()->showMessage(tr("Cannot read the run store: %1").arg(message));
     });
@@ -232,6 +269,35 @@ void MainWindow::addPage(const QString& name, const QString& title, QWidget* pag
     d->pageNames.append(name);
     d->navigation->addItem(title);
     d->pages->addWidget(page);
+}
+
+void MainWindow::openRun(RunId id, const QString& page)
+{
+    if (page == QStringLiteral("live")) {
+        d->liveRunPage->watchRun(id);
+    } else if (page == QStringLiteral("allocation")) {
+        d->allocationPage->showRun(id);
+    } else if (page == QStringLiteral("export")) {
+        d->exportPage->showRun(id);
+    } else if (page == QStringLiteral("playground")) {
+        d->playgroundPage->showRun(id);
+    } else {
+        return;
+    }
+    showPage(page);
+}
+
+void MainWindow::compareRuns(const std::vector<RunId>& ids)
+{
+    d->comparePage->showRuns(ids);
+    showPage(QStringLiteral("compare"));
+}
+
+Status MainWindow::importRunConfig(const std::filesystem::path& file)
+{
+    Status imported = d->newRunPage->trainForm()->importConfig(file);
+    showPage(QStringLiteral("new-run"));
+    return imported;
 }
 
 void MainWindow::showPage(const QString& name)

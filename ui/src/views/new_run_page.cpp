@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "new_run_page.h"
 
+#include "budget_panel.h"
 #include "dataset_preview_panel.h"
 #include "model_summary_panel.h"
 #include "train_form.h"
@@ -36,6 +37,9 @@ NewRunPage::NewRunPage(QWidget* parent) : QWidget(parent)
     m_sideTabs->setObjectName(QStringLiteral("newRunTabs"));
     m_sideTabs->addTab(m_datasetPreview, tr("Dataset preview"));
     m_sideTabs->addTab(m_modelSummary, tr("Model"));
+    m_budget = new BudgetPanel(this);
+    m_budget->setObjectName(QStringLiteral("budgetPanel"));
+    m_sideTabs->addTab(m_budget, tr("Budget"));
 
     m_splitter = new QSplitter(Qt::Horizontal, this);
     m_splitter->setObjectName(QStringLiteral("newRunSplitter"));
@@ -54,6 +58,10 @@ NewRunPage::NewRunPage(QWidget* parent) : QWidget(parent)
         m_modelSummary->showModel(m_trainForm->modelSummary(), m_trainForm->modelError());
     });
     connect(m_trainForm, &TrainForm::specChanged, this, &NewRunPage::updatePreviewRequest);
+    connect(m_trainForm, &TrainForm::specChanged, this,
+            [this] { m_budget->setSpec(m_trainForm->trainSpec()); });
+    connect(m_budget, &BudgetPanel::useMatchRequested, m_trainForm, &TrainForm::setTrainSpec);
+    m_budget->setSpec(m_trainForm->trainSpec());
     m_modelSummary->showModel(m_trainForm->modelSummary(), m_trainForm->modelError());
     updatePreviewRequest();
 }
@@ -105,6 +113,7 @@ void NewRunPage::setJobRunning(bool isRunning)
 {
     m_startDemo->setEnabled(!isRunning);
     m_trainForm->setJobRunning(isRunning);
+    m_budget->setJobRunning(isRunning);
 }
 
 } // namespace ftw::ui

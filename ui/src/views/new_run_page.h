@@ -10,6 +10,7 @@ class QTabWidget;
 
 namespace ftw::ui {
 
+class BudgetPanel;
 class DatasetPreviewPanel;
 class ModelSummaryPanel;
 class TrainForm;
@@ -17,7 +18,7 @@ class TrainForm;
 /// The New-run page: on the left the fine-tuning form (scrolling fields, with validation, the
 /// command line and Start pinned under them) and a small demonstration-job row (which exercises
 /// the whole path: engine thread, store, progress, cancel); on the right, tabs with the dataset
-/// preview and the base model's summary, which follow the form.
+/// preview, the base model's summary and the adapter's budget, which follow the form.
 class NewRunPage : public QWidget {
     Q_OBJECT
 
@@ -26,10 +27,11 @@ public:
 
     [[nodiscard]] QPushButton* startDemoButton() const { return m_startDemo; }
     [[nodiscard]] TrainForm* trainForm() const { return m_trainForm; }
-    /// The tabs beside the form ("Dataset preview", "Model"); more may be added.
+    /// The tabs beside the form ("Dataset preview", "Model", "Budget"); more may be added.
     [[nodiscard]] QTabWidget* sideTabs() const { return m_sideTabs; }
     [[nodiscard]] DatasetPreviewPanel* datasetPreview() const { return m_datasetPreview; }
     [[nodiscard]] ModelSummaryPanel* modelSummary() const { return m_modelSummary; }
+    [[nodiscard]] BudgetPanel* budgetPanel() const { return m_budget; }
     [[nodiscard]] int demoSteps() const;
     void setJobRunning(bool isRunning);
 
@@ -45,6 +47,7 @@ private:
     QTabWidget* m_sideTabs = nullptr;
     DatasetPreviewPanel* m_datasetPreview = nullptr;
     ModelSummaryPanel* m_modelSummary = nullptr;
+    BudgetPanel* m_budget = nullptr;
     QSpinBox* m_steps = nullptr;
     QPushButton* m_startDemo = nullptr;
 };

@@ -2,12 +2,14 @@
 #include "runs_page.h"
 
 #include "models/run_table_model.h"
+#include "widgets/sparkline_delegate.h"
 
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QItemSelectionModel>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QPushButton>
 #include <QSortFilterProxyModel>
 #include <QStackedWidget>
@@ -63,14 +65,18 @@ RunsPage::RunsPage(RunTableModel& model, QWidget* parent) : QWidget(parent), m_m
     header->setSectionResizeMode(RunTableModel::Model, QHeaderView::Stretch);
     header->setMinimumSectionSize(60);
     const std::pair<int, int> widths[] = {
-        {RunTableModel::Name, 150},    {RunTableModel::Status, 85},   {RunTableModel::Method, 75},
-        {RunTableModel::Dataset, 130}, {RunTableModel::Params, 80},   {RunTableModel::LastLoss, 70},
-        {RunTableModel::BestEval, 75}, {RunTableModel::Duration, 80}, {RunTableModel::Created, 125},
+        {RunTableModel::Name, 150},      {RunTableModel::Status, 85},
+        {RunTableModel::Method, 75},     {RunTableModel::Dataset, 130},
+        {RunTableModel::Params, 80},     {RunTableModel::LastLoss, 70},
+        {RunTableModel::LossCurve, 100}, {RunTableModel::BestEval, 75},
+        {RunTableModel::Duration, 80},   {RunTableModel::Created, 125},
     };
     for (const auto& [column, width] : widths) {
         m_table->setColumnWidth(column, width);
     }
     m_table->setHorizontalScrollMode(QAbstractItemView::ScrollPerPixel);
+    m_table->setItemDelegateForColumn(RunTableModel::LossCurve,
+                                      new SparklineDelegate(RunTableModel::SparklineRole, m_table));
 
     auto* empty = new QLabel(
         tr("<h3>No runs yet</h3><p>Open <b>New run</b> to start one, or run "
@@ -98,7 +104,44 @@ RunsPage::RunsPage(RunTableModel& model, QWidget* parent) : QWidget(parent), m_m
             [this] { m_compare->setEnabled(selectedRunIds().size() >= 2); });
     connect(m_compare, &QPushButton::clicked, this,
             [this] { Q_EMIT compareRequested(selectedRunIds()); });
+    connect(m_table, &QTableView::doubleClicked, this, [this](const QModelIndex& index) {
+        Q_EMIT openRequested(index.data(RunTableModel::RunIdRole).toLongLong(),
+                             QStringLiteral("live"));
+    });
+    m_table->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_table, &QWidget::customContextMenuRequested, this, [this](const QPoint& at) {
+        const QModelIndex index = m_table->indexAt(at);
+        if (index.isValid()) {
+            contextMenuForRow(index.row())->popup(m_table->viewport()->mapToGlobal(at));
+        }
+    });
     updateEmptyState();
+}
+
+QMenu* RunsPage::contextMenuForRow(int row)
+{
+    const qint64 id = m_proxy->index(row, 0).data(RunTableModel::RunIdRole).toLongLong();
+    auto* menu = new QMenu(this);
+    menu->setObjectName(QStringLiteral("runContextMenu"));
+    menu->setAttribute(Qt::WA_DeleteOnClose);
+    const std::pair<QString, QString> actions[] = {
+        {tr("Show in Live run"), QStringLiteral("live")},
+        {tr("Inspect allocation"), QStringLiteral("allocation")},
+        {tr("Export..."), QStringLiteral("export")},
+        {tr("Open in Playground"), QStringLiteral("playground")},
+    };
+    for (const auto& [text, page] : actions) {
+        QAction* action = menu->addAction(text);
+        action->setData(page);
+        connect(action, &QAction::triggered, this,
+                [this, id, page = page] { Q_EMIT openRequested(id, page); });
+    }
+    if (selectedRunIds().size() >= 2) {
+        menu->addSeparator();
+        connect(menu->addAction(tr("Compare selected")), &QAction::triggered, m_compare,
+                &QPushButton::click);
+    }
+    return menu;
 }
 
 QList<qint64> RunsPage::selectedRunIds() const

@@ -4,6 +4,7 @@
 #include <QWidget>
 
 class QLineEdit;
+class QMenu;
 class QPushButton;
 class QSortFilterProxyModel;
 class QStackedWidget;
@@ -29,6 +30,13 @@ public:
 Q_SIGNALS:
     /// Compare selected was clicked with two or more runs selected.
     void compareRequested(const QList<qint64>& runIds);
+    /// A run was double-clicked (page "live") or an action of its context menu was chosen
+    /// ("live", "allocation", "export", "playground"): show that run on that page.
+    void openRequested(qint64 runId, const QString& page);
+
+public:
+    /// The context menu of the run at `row` of the table (the actions openRequested() names).
+    [[nodiscard]] QMenu* contextMenuForRow(int row);
 
 private:
     void updateEmptyState();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <QList>
 #include <QString>
 #include <QStringList>
 
@@ -16,6 +17,12 @@ struct DesktopOptions {
     QString errorText;          ///< set when the arguments are wrong
     bool isHelpRequested = false;
     QString helpText;
+    /// --compare ID,ID,...: open the Compare page on these runs (implies --page compare).
+    QList<qint64> compareRunIds;
+    /// --run ID: show this run on --page (default: live); 0 when not given.
+    qint64 runId = 0;
+    /// --config RUN.json: fill the New-run form from this run config (implies --page new-run).
+    QString configPath;
 };
 
 /// The names --page accepts, in the order of the window's navigation.

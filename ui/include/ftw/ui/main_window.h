@@ -6,8 +6,10 @@
 
 #include <QMainWindow>
 
+#include <filesystem>
 #include <functional>
 #include <memory>
+#include <vector>
 
 class QCloseEvent;
 
@@ -25,6 +27,14 @@ public:
 
     /// Shows a page by its name (one of desktopPageNames()); other names are ignored.
     void showPage(const QString& name);
+    /// Shows run `id` on a page that shows one run ("live", "allocation", "export",
+    /// "playground"), as the Runs page's double-click and context menu do.
+    void openRun(RunId id, const QString& page);
+    /// Shows the Compare page on these runs (what Compare selected and --compare do).
+    void compareRuns(const std::vector<RunId>& ids);
+    /// Fills the New-run form from a run config file and shows the page. Returns the form's
+    /// import error (the file is named) and leaves the form as it was.
+    Status importRunConfig(const std::filesystem::path& file);
 
     /// Starts the demonstration job (the same as the New-run page's button).
     void startDemo(int steps);
