@@ -77,6 +77,11 @@ struct TrainCliOptions {
     std::optional<std::string> targets;
     bool useRslora = false;
     std::optional<double> loraPlusRatio;
+    std::optional<std::int64_t> initR; ///< AdaLoRA
+    std::optional<std::int64_t> targetR;
+    std::optional<std::int64_t> tinit;
+    std::optional<std::int64_t> tfinal;
+    std::optional<std::int64_t> deltaT;
     std::optional<std::int64_t> steps;
     std::optional<double> epochs;
     std::optional<std::int64_t> batchSize;

@@ -99,6 +99,11 @@ void addTrainCommands(CLI::App& app, TrainCliOptions& o, std::string& databasePa
     train->add_option("--targets", o.targets, "comma-separated target modules, or all-linear");
     train->add_flag("--rslora", o.useRslora, "rank-stabilised LoRA scaling (alpha / sqrt(r))");
     train->add_option("--loraplus-ratio", o.loraPlusRatio, "LoRA+ learning-rate ratio of B to A");
+    train->add_option("--init-r", o.initR, "AdaLoRA: every module's starting rank");
+    train->add_option("--target-r", o.targetR, "AdaLoRA: the average rank it prunes down to");
+    train->add_option("--tinit", o.tinit, "AdaLoRA: steps before pruning starts");
+    train->add_option("--tfinal", o.tfinal, "AdaLoRA: final steps at the target budget");
+    train->add_option("--delta-t", o.deltaT, "AdaLoRA: steps between rank updates");
     train->add_option("--steps", o.steps, "optimiser steps (0: use --epochs)");
     train->add_option("--epochs", o.epochs, "passes over the training data");
     train->add_option("--batch-size", o.batchSize, "examples per micro-batch");
@@ -213,6 +218,11 @@ Expected<TrainSpec> trainSpecFromOptions(const TrainCliOptions& o)
         spec.adapter.useRslora = true;
     }
     applyIf(o.loraPlusRatio, spec.adapter.loraPlusRatio);
+    applyIf(o.initR, spec.adapter.initR);
+    applyIf(o.targetR, spec.adapter.targetR);
+    applyIf(o.tinit, spec.adapter.tinit);
+    applyIf(o.tfinal, spec.adapter.tfinal);
+    applyIf(o.deltaT, spec.adapter.deltaT);
     applyIf(o.steps, spec.train.maxSteps);
     applyIf(o.epochs, spec.train.epochs);
     applyIf(o.batchSize, spec.train.batchSize);

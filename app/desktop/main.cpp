@@ -63,6 +63,9 @@ int main(int argc, char** argv)
         }
     }
     window.show();
+    if (!options.prompt.isEmpty()) {
+        window.generateInPlayground(options.prompt);
+    }
     if (options.shouldRunDemo) {
         window.startDemo(400);
     }

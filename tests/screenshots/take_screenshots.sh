@@ -40,7 +40,7 @@ train() { # NAME METHOD [method options]
 }
 train lora-r8 lora --r 8
 train dora-r4 dora --r 4 --targets q_proj,v_proj
-train adalora adalora --init-r 8
+train adalora adalora --init-r 12 --target-r 4 --tinit 30 --tfinal 60 --delta-t 10
 train bone-b8 bone --r 8
 "$ftw" demo --db "$db" --name diverges --steps 80 --delay-ms 0 --fail-at 55 >/dev/null 2>&1 || true
 "$ftw" merge --db "$db" --model "$work/model" --adapter "$work/runs/1/adapter" \
@@ -65,4 +65,4 @@ shot live-failed --run 5
 shot compare --compare 1,2,3,4
 shot allocation --run 3 --page allocation
 shot export --run 1 --page export
-shot playground --run 1 --page playground
+shot playground --run 1 --prompt "What is 40 plus 6?"

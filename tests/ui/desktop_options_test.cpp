@@ -83,5 +83,15 @@ TEST(DesktopOptionsTest, ConfigOpensTheNewRunForm)
     EXPECT_EQ(o.page, QStringLiteral("new-run"));
 }
 
+TEST(DesktopOptionsTest, PromptOpensThePlayground)
+{
+    const DesktopOptions o =
+        parseDesktopOptions(args({"--run", "2", "--prompt", "What is 2 plus 2?"}));
+    EXPECT_TRUE(o.errorText.isEmpty()) << o.errorText.toStdString();
+    EXPECT_EQ(o.prompt, QStringLiteral("What is 2 plus 2?"));
+    EXPECT_EQ(o.page, QStringLiteral("playground"));
+    EXPECT_EQ(o.runId, 2);
+}
+
 } // namespace
 } // namespace ftw::ui

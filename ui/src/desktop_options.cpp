@@ -58,8 +58,14 @@ DesktopOptions parseDesktopOptions(const QStringList& arguments)
                                     "fill the New-run form from this run config (implies --page "
                                     "new-run)"),
         QStringLiteral("RUN.json"));
+    const QCommandLineOption promptOption(
+        QStringLiteral("prompt"),
+        QCoreApplication::translate("DesktopOptions",
+                                    "continue this prompt in the Playground at once (implies "
+                                    "--page playground)"),
+        QStringLiteral("TEXT"));
     parser.addOptions({dbOption, screenshotOption, delayOption, demoOption, pageOption,
-                       compareOption, runOption, configOption});
+                       compareOption, runOption, configOption, promptOption});
 
     if (!parser.parse(arguments)) {
         options.errorText = parser.errorText();
@@ -97,6 +103,12 @@ DesktopOptions parseDesktopOptions(const QStringList& arguments)
                     .arg(value);
         } else if (options.page.isEmpty()) {
             options.page = QStringLiteral("compare");
+        }
+    }
+    if (parser.isSet(promptOption)) {
+        options.prompt = parser.value(promptOption);
+        if (options.page.isEmpty()) {
+            options.page = QStringLiteral("playground");
         }
     }
     if (parser.isSet(runOption)) {

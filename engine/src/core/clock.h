@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 namespace ftw::core {
 
@@ -13,5 +14,8 @@ inline std::int64_t unixTimeMs()
                std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
+
+/// `unixMs` as local time, "2026-11-23 10:59:01.332" (what a log line starts with).
+[[nodiscard]] std::string formatLocalTime(std::int64_t unixMs);
 
 } // namespace ftw::core

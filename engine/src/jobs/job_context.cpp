@@ -181,7 +181,8 @@ void JobContext::reportProgress(JobProgress progress)
 void JobContext::log(LogLevel level, const std::string& message)
 {
     if (m_runLog.is_open()) {
-        m_runLog << core::unixTimeMs() << ' ' << logLevelName(level) << ": " << message << '\n';
+        m_runLog << core::formatLocalTime(core::unixTimeMs()) << ' ' << logLevelName(level) << ": "
+                 << message << '\n';
         m_runLog.flush();
     }
     m_sink(JobLog{m_id, level, message});
@@ -206,7 +207,7 @@ void JobContext::recordOutcome(const JobResult& result)
     }
     // The run's own log ends with how it ended (the store says the same).
     if (m_runLog.is_open()) {
-        m_runLog << core::unixTimeMs() << ' '
+        m_runLog << core::formatLocalTime(core::unixTimeMs()) << ' '
                  << (status == RunStatus::Failed ? "error: " : "info: ") << "run "
                  << runStatusName(status)
                  << (result.error.isError() ? ": " + result.error.message : std::string()) << '\n';

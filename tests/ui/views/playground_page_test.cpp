@@ -4,6 +4,8 @@
 #include "models/adapter_run_model.h"
 #include "views/playground_page.h"
 
+#include <ftw/ui/main_window.h>
+
 #include <ftw/engine.h>
 #include <ftw/models.h>
 
@@ -127,6 +129,35 @@ TEST_F(PlaygroundPageTest, GreedyOutputsAreGenerateTextsAndTheAdapterChangesThem
     EXPECT_NE(base->ids, tuned->ids);
     EXPECT_NE(page.baseOutput()->toPlainText(), page.tunedOutput()->toPlainText());
     EXPECT_EQ(page.statusLabel()->text(), QString());
+}
+
+// ftw-workbench --run ID --prompt TEXT: the window opens the run in the Playground and continues
+// the prompt with both models.
+TEST_F(PlaygroundPageTest, TheWindowContinuesAPromptForARun)
+{
+    auto engine = Engine::create(EngineOptions{databasePath(), 0});
+    ASSERT_TRUE(engine.hasValue()) << engine.error().message;
+    auto store = RunStore::open(databasePath(), StoreMode::ReadOnly);
+    ASSERT_TRUE(store.hasValue());
+    {
+        MainWindow window(**engine, std::move(*store));
+        window.show();
+        window.openRun(s_runId, QStringLiteral("playground"));
+        window.generateInPlayground(QStringLiteral("2+2="));
+        auto* page = window.findChild<PlaygroundPage*>();
+        ASSERT_NE(page, nullptr);
+        EXPECT_TRUE(page->isVisible());
+        EXPECT_TRUE(page->isGenerating());
+        ASSERT_TRUE(waitForGeneration(*page));
+        GenerateRequest request = page->baseRequest();
+        EXPECT_EQ(request.prompt, "2+2=");
+        const Expected<GeneratedText> base = generateText(request);
+        ASSERT_TRUE(base.hasValue()) << base.error().message;
+        EXPECT_EQ(page->baseOutput()->toPlainText(),
+                  visibleText(QStringLiteral("2+2=") + QString::fromStdString(base->text)));
+        ASSERT_TRUE(page->tunedRequest().has_value());
+        EXPECT_FALSE(page->tunedOutput()->toPlainText().isEmpty());
+    }
 }
 
 TEST_F(PlaygroundPageTest, ModelFolderWithoutTokenizerShowsTheReasonInThePage)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The New-run fine-tuning form: the same run config as `ftw train`, validation as you type, and a
 // real training run started from the window.
+#include "views/train_command_line.h"
 #include "views/train_form.h"
 
 #include <ftw/ui/main_window.h>
@@ -44,6 +45,19 @@ QByteArray runFtw(const QStringList& args)
     EXPECT_TRUE(process.waitForFinished(60000));
     EXPECT_EQ(process.exitCode(), 0) << process.readAllStandardError().toStdString();
     return process.readAllStandardOutput();
+}
+
+/// The run config `ftw train ... --print-config` prints for `command` ("ftw train ..."), run
+/// through a real POSIX shell with the built binary in place of "ftw".
+nlohmann::json configOfCommandLine(const QString& command)
+{
+    QProcess shell;
+    shell.start(QStringLiteral("/bin/sh"),
+                {QStringLiteral("-c"), QStringLiteral("'%1'").arg(QStringLiteral(FTW_BINARY)) +
+                                           command.mid(3) + QStringLiteral(" --print-config")});
+    EXPECT_TRUE(shell.waitForFinished(60000));
+    EXPECT_EQ(shell.exitCode(), 0) << shell.readAllStandardError().toStdString();
+    return nlohmann::json::parse(shell.readAllStandardOutput().toStdString(), nullptr, false);
 }
 
 class TrainFormTest : public ::testing::Test {
@@ -155,16 +169,30 @@ TEST_F(TrainFormTest, TheCommandLineShownRunsToTheSameConfig)
     const QString command = form.commandLine();
     EXPECT_TRUE(command.startsWith(QStringLiteral("ftw train --name 'my run'\\''s name' ")))
         << command.toStdString();
-    // Run it through a real POSIX shell, with the built binary in place of "ftw".
-    QProcess shell;
-    shell.start(QStringLiteral("/bin/sh"),
-                {QStringLiteral("-c"), QStringLiteral("'%1'").arg(QStringLiteral(FTW_BINARY)) +
-                                           command.mid(3) + QStringLiteral(" --print-config")});
-    ASSERT_TRUE(shell.waitForFinished(60000));
-    ASSERT_EQ(shell.exitCode(), 0) << shell.readAllStandardError().toStdString();
-    const QByteArray cli = shell.readAllStandardOutput();
-    EXPECT_EQ(nlohmann::json::parse(cli.toStdString()),
-              nlohmann::json::parse(runConfigJson(form.trainSpec())));
+    EXPECT_EQ(configOfCommandLine(command), nlohmann::json::parse(runConfigJson(form.trainSpec())));
+}
+
+TEST_F(TrainFormTest, AdaLorasScheduleIsOnTheCommandLineToo)
+{
+    TrainForm form;
+    fill(form);
+    TrainSpec spec = form.trainSpec();
+    spec.adapter.method = AdapterMethod::AdaLora;
+    spec.adapter.r = 0;
+    spec.adapter.initR = 6;
+    spec.adapter.targetR = 3;
+    spec.adapter.tinit = 2;
+    spec.adapter.tfinal = 3;
+    spec.adapter.deltaT = 2;
+    form.setTrainSpec(spec);
+    ASSERT_TRUE(form.validationMessage().isEmpty()) << form.validationMessage().toStdString();
+    EXPECT_TRUE(trainConfigKeysWithoutOption(form.trainSpec()).isEmpty())
+        << trainConfigKeysWithoutOption(form.trainSpec()).join(QLatin1Char(' ')).toStdString();
+    const QString command = form.commandLine();
+    EXPECT_TRUE(command.contains(QStringLiteral(" --init-r 6 --target-r 3 --tinit 2 --tfinal 3 "
+                                                "--delta-t 2")))
+        << command.toStdString();
+    EXPECT_EQ(configOfCommandLine(command), nlohmann::json::parse(runConfigJson(form.trainSpec())));
 }
 
 TEST_F(TrainFormTest, ValidationAsYouTypeNamesTheFieldAndGatesStart)

@@ -14,6 +14,20 @@
 namespace ftw::ui {
 namespace {
 
+/// The last component of a folder or file path ("models/tiny/" -> "tiny"): what tells runs apart
+/// in a narrow column (the tooltip has the whole path). Text that is not a path stays as it is.
+QString shortPath(const std::string& path)
+{
+    QString text = toQString(path);
+    if (!text.contains(QLatin1Char('/'))) {
+        return text;
+    }
+    while (text.size() > 1 && text.endsWith(QLatin1Char('/'))) {
+        text.chop(1);
+    }
+    return text.mid(text.lastIndexOf(QLatin1Char('/')) + 1);
+}
+
 std::int64_t nowMs()
 {
     return QDateTime::currentMSecsSinceEpoch();
@@ -168,7 +182,10 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const
         if (index.column() == LossCurve) {
             return tr("Training loss over the run");
         }
-        return index.column() == Model ? toQString(run->model) : QVariant();
+        if (index.column() == Model) {
+            return toQString(run->model);
+        }
+        return index.column() == Dataset ? toQString(run->dataset) : QVariant();
     case Qt::ForegroundRole:
         return index.column() == Status ? QVariant(statusColor(run->status)) : QVariant();
     case Qt::TextAlignmentRole:
@@ -204,9 +221,9 @@ QVariant RunTableModel::displayValue(const RunSummary& run, int column) const
     case Method:
         return toQString(run.method);
     case Model:
-        return toQString(run.model);
+        return shortPath(run.model);
     case Dataset:
-        return toQString(run.dataset);
+        return shortPath(run.dataset);
     case Params:
         return toQString(formatCount(run.trainableParams));
     case LastLoss:

@@ -124,6 +124,7 @@ ExportPage::ExportPage(EngineController& controller, QWidget* parent)
     m_sourceInfo = new QLabel(this);
     m_sourceInfo->setObjectName(QStringLiteral("exportSourceInfo"));
     m_sourceInfo->setWordWrap(true);
+    m_sourceInfo->setMinimumWidth(360); // a wrapped label in a form row otherwise takes its minimum
     m_sourceInfo->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_sourceInfo->setStyleSheet(kNoteStyle);
 

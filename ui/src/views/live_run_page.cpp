@@ -6,6 +6,7 @@
 #include "widgets/metric_chart.h"
 
 #include <ftw/format.h>
+#include <ftw/run_config.h>
 
 #include <QFile>
 #include <QGridLayout>
@@ -177,6 +178,8 @@ void LiveRunPage::watchRun(RunId id)
     m_runId = id;
     m_watchedMetricCount = -1;
     m_watchedLogBytes = -1;
+    m_watchedPeakStep = -1.0;
+    m_memory->clear();
     clearCharts();
     m_log->clear();
     m_stop->setEnabled(false);
@@ -210,10 +213,28 @@ void LiveRunPage::pollStore()
             appendNewPoints(*runs, m_runId, "train/learning_rate", *m_learningRate);
             appendNewPoints(*runs, m_runId, "train/grad_norm", *m_gradNorm);
             appendNewPoints(*runs, m_runId, "train/tokens_per_second", *m_tokens);
+            if (const auto peak = runs->metrics(m_runId, "train/peak_memory_bytes",
+                                                static_cast<std::int64_t>(m_watchedPeakStep));
+                peak && !peak->empty()) {
+                m_watchedPeakStep = static_cast<double>(peak->back().step);
+                m_memory->setText(tr("Peak memory: process %1")
+                                      .arg(toQString(formatBytes(
+                                          static_cast<std::int64_t>(peak->back().value)))));
+            }
             const auto& loss = m_loss->history().points();
             if (!loss.isEmpty()) {
                 m_stats->setText(
                     tr("step %1   loss %2").arg(loss.back().x()).arg(loss.back().y(), 0, 'f', 4));
+            }
+            // Progress against the run's planned steps, when its config names them.
+            const auto config = parseRunConfig(run->configJson, "run config");
+            const std::int64_t planned = config ? config->train.maxSteps : 0;
+            if (planned > 0) {
+                m_progress->setRange(0, static_cast<int>(planned));
+                m_progress->setValue(loss.isEmpty() ? 0 : static_cast<int>(loss.back().x()));
+            } else { // a job with no planned steps (the demo): full once it succeeded
+                m_progress->setRange(0, 1);
+                m_progress->setValue(s.status == RunStatus::Succeeded ? 1 : 0);
             }
         }
         if (!isRunning) {

@@ -65,6 +65,7 @@ private:
     bool m_isPaused = false;
     std::int64_t m_watchedMetricCount = 0;
     std::int64_t m_watchedLogBytes = -1;
+    double m_watchedPeakStep = -1.0; ///< the last step of train/peak_memory_bytes read
     QLabel* m_title = nullptr;
     QLabel* m_stats = nullptr;
     QLabel* m_memory = nullptr;

@@ -19,6 +19,7 @@
 #include <QLabel>
 #include <QListWidget>
 #include <QMessageBox>
+#include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QStackedWidget>
@@ -74,7 +75,7 @@ MainWindow::MainWindow(Engine& engine, RunStore store, QWidget* parent)
 {
     setObjectName(QStringLiteral("mainWindow"));
     setWindowTitle(tr("FTW - Fine-Tuning Workbench"));
-    resize(1200, 720);
+    resize(1320, 820);
 
     d->controller = new EngineController(engine, this);
     d->runs = new RunTableModel(std::move(store), this);
@@ -291,6 +292,15 @@ void MainWindow::compareRuns(const std::vector<RunId>& ids)
 {
     d->comparePage->showRuns(ids);
     showPage(QStringLiteral("compare"));
+}
+
+void MainWindow::generateInPlayground(const QString& prompt)
+{
+    showPage(QStringLiteral("playground"));
+    d->playgroundPage->promptEdit()->setPlainText(prompt);
+    if (d->playgroundPage->generateButton()->isEnabled()) {
+        d->playgroundPage->generateButton()->click();
+    }
 }
 
 Status MainWindow::importRunConfig(const std::filesystem::path& file)

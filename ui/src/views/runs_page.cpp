@@ -66,10 +66,10 @@ RunsPage::RunsPage(RunTableModel& model, QWidget* parent) : QWidget(parent), m_m
     header->setMinimumSectionSize(60);
     const std::pair<int, int> widths[] = {
         {RunTableModel::Name, 150},      {RunTableModel::Status, 85},
-        {RunTableModel::Method, 75},     {RunTableModel::Dataset, 130},
+        {RunTableModel::Method, 75},     {RunTableModel::Dataset, 140},
         {RunTableModel::Params, 80},     {RunTableModel::LastLoss, 70},
         {RunTableModel::LossCurve, 100}, {RunTableModel::BestEval, 75},
-        {RunTableModel::Duration, 80},   {RunTableModel::Created, 125},
+        {RunTableModel::Duration, 70},   {RunTableModel::Created, 130},
     };
     for (const auto& [column, width] : widths) {
         m_table->setColumnWidth(column, width);

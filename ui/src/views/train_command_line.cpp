@@ -48,6 +48,11 @@ TrainSpec expressiblePart(const TrainSpec& spec)
     e.adapter.targetModules = spec.adapter.targetModules;
     e.adapter.useRslora = spec.adapter.useRslora;
     e.adapter.loraPlusRatio = spec.adapter.loraPlusRatio;
+    e.adapter.initR = spec.adapter.initR;
+    e.adapter.targetR = spec.adapter.targetR;
+    e.adapter.tinit = spec.adapter.tinit;
+    e.adapter.tfinal = spec.adapter.tfinal;
+    e.adapter.deltaT = spec.adapter.deltaT;
     const TrainConfig& t = spec.train;
     e.train.maxSteps = t.maxSteps;
     e.train.epochs = t.epochs;
@@ -119,6 +124,18 @@ QString trainCommandLine(const TrainSpec& spec)
     }
     if (a.loraPlusRatio != defaults.adapter.loraPlusRatio) {
         add("--loraplus-ratio", number(a.loraPlusRatio));
+    }
+    const std::pair<const char*, std::pair<std::int64_t, std::int64_t>> adaLora[] = {
+        {"--init-r", {a.initR, defaults.adapter.initR}},
+        {"--target-r", {a.targetR, defaults.adapter.targetR}},
+        {"--tinit", {a.tinit, defaults.adapter.tinit}},
+        {"--tfinal", {a.tfinal, defaults.adapter.tfinal}},
+        {"--delta-t", {a.deltaT, defaults.adapter.deltaT}},
+    };
+    for (const auto& [option, values] : adaLora) {
+        if (values.first != values.second) {
+            add(option, QString::number(values.first));
+        }
     }
     const TrainConfig& t = spec.train;
     const TrainConfig& td = defaults.train;

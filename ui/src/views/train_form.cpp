@@ -183,6 +183,7 @@ QWidget* TrainForm::buildRunAndModelGroups()
     m_modelInfo = new QLabel(box);
     m_modelInfo->setObjectName(QStringLiteral("modelInfo"));
     m_modelInfo->setWordWrap(true);
+    m_modelInfo->setMinimumWidth(320); // a wrapped label in a form row otherwise takes its minimum
     m_modelInfo->setTextInteractionFlags(Qt::TextSelectableByMouse);
     auto* form = new QFormLayout(box);
     form->setFieldGrowthPolicy(QFormLayout::ExpandingFieldsGrow);

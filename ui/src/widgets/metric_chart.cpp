@@ -12,6 +12,22 @@
 #include <limits>
 
 namespace ftw::ui {
+namespace {
+
+/// A tick interval of 1, 2 or 5 times a power of ten that gives 4 to 10 ticks over `span`.
+double roundTickInterval(double span)
+{
+    const double raw = std::max(span, 1.0) / 5.0;
+    const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+    for (const double factor : {1.0, 2.0, 5.0}) {
+        if (raw <= factor * magnitude) {
+            return std::max(1.0, factor * magnitude);
+        }
+    }
+    return std::max(1.0, 10.0 * magnitude);
+}
+
+} // namespace
 
 MetricChart::MetricChart(const QString& title, const QString& yTitle, bool hasSmoothed,
                          QWidget* parent)
@@ -106,6 +122,8 @@ void MetricChart::redraw()
         all += m_secondary->points();
     }
     if (all.isEmpty()) {
+        m_x->setTickType(QValueAxis::TicksFixed);
+        m_x->setTickCount(2);
         m_x->setRange(0, 1);
         m_y->setRange(0, 1);
         return;
@@ -123,10 +141,17 @@ void MetricChart::redraw()
     // A flat series (a constant learning rate) still gets a readable band around its value.
     const double margin = std::max({(high - low) * 0.05, std::abs(high) * 0.05, 1e-12});
     const double bottom = low >= 0.0 ? std::max(0.0, low - margin) : low - margin;
-    m_x->setRange(first, std::max(last, first + 1.0));
-    m_x->applyNiceNumbers();
+    // The x axis ends at the last step (no rounding up past the data), with ticks at round steps.
+    const double end = std::max(last, first + 1.0);
+    m_x->setRange(first, end);
+    m_x->setTickType(QValueAxis::TicksDynamic);
+    m_x->setTickAnchor(0.0);
+    m_x->setTickInterval(roundTickInterval(end - first));
     m_y->setRange(bottom, high + margin);
     m_y->applyNiceNumbers();
+    // Large values (tokens/s) as plain numbers, not 5e+04.
+    m_y->setLabelFormat(std::max(std::abs(bottom), std::abs(high)) >= 1e4 ? QStringLiteral("%.0f")
+                                                                          : QStringLiteral("%.3g"));
 }
 
 } // namespace ftw::ui

@@ -23,6 +23,8 @@ struct DesktopOptions {
     qint64 runId = 0;
     /// --config RUN.json: fill the New-run form from this run config (implies --page new-run).
     QString configPath;
+    /// --prompt TEXT: continue it in the Playground at once (implies --page playground).
+    QString prompt;
 };
 
 /// The names --page accepts, in the order of the window's navigation.

@@ -32,6 +32,8 @@ public:
     void openRun(RunId id, const QString& page);
     /// Shows the Compare page on these runs (what Compare selected and --compare do).
     void compareRuns(const std::vector<RunId>& ids);
+    /// Shows the Playground and continues `prompt` with the base model and the chosen adapter.
+    void generateInPlayground(const QString& prompt);
     /// Fills the New-run form from a run config file and shows the page. Returns the form's
     /// import error (the file is named) and leaves the form as it was.
     Status importRunConfig(const std::filesystem::path& file);
