@@ -8,6 +8,7 @@
 #include "compare_page.h"
 #include "export_page.h"
 #include "live_run_page.h"
+#include "memory_advice.h"
 #include "models/run_table_model.h"
 #include "new_run_page.h"
 #include "playground_page.h"
@@ -68,6 +69,7 @@ struct MainWindow::Private {
     /// An equal-budget sweep: the runs still to start, and the job of the one queued or running.
     std::deque<TrainSpec> sweepQueue;
     std::optional<JobId> sweepJob;
+    std::optional<TrainSpec> lastTrainSpec; ///< the training run started last (for OOM advice)
 };
 
 MainWindow::MainWindow(Engine& engine, RunStore store, QWidget* parent)
@@ -201,7 +203,8 @@ MainWindow::MainWindow(Engine& engine, RunStore store, QWidget* parent)
                     d->jobLabel->setText(tr("Job failed"));
                     if (!d->isCloseRequested) {
                         QMessageBox::warning(this, tr("The job failed"),
-                                             toQString(result.error.message));
+                                             jobFailureMessage(result, d->lastTrainSpec,
+                                                               d->controller->engine().devices()));
                     }
                     break;
                 }
@@ -255,6 +258,9 @@ void MainWindow::startJob(const JobSpec& spec, int totalSteps)
         return;
     }
     d->controller->submit(spec);
+    d->lastTrainSpec = std::holds_alternative<TrainSpec>(spec)
+                           ? std::optional<TrainSpec>(std::get<TrainSpec>(spec))
+                           : std::nullopt;
     d->newRunPage->setJobRunning(true);
     d->progress->setRange(0, totalSteps);
     d->progress->setValue(0);
