@@ -166,6 +166,8 @@ std::string settingsText(const BudgetRequest& request, const BudgetReport& r)
     switch (r.method) {
     case AdapterMethod::Full:
         return text + ": every parameter";
+    case AdapterMethod::Clover:
+        return text + ": a full core per head (d x d; 64 x 64 on up projections)";
     case AdapterMethod::AdaLora:
         return text + ": init_r " + std::to_string(a.initR) + ", target_r " +
                std::to_string(a.targetR) + ", alpha " + compact(a.alpha);

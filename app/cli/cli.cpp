@@ -41,6 +41,8 @@ struct Options {
     BudgetRequest budget;
     MergeSpec merge;
     TrainCliOptions train;
+    AllocateCliOptions allocate;
+    SweepCliOptions sweep;
     std::vector<RunId> compareIds;
 };
 
@@ -201,6 +203,8 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     addBudgetCommand(app, options.budget, options.isJson, action);
     addMergeCommand(app, options.merge, options.isJson, action);
     addTrainCommands(app, options.train, options.databasePath, options.isJson, action);
+    addAllocateCommand(app, options.allocate, options.databasePath, options.isJson, action);
+    addSweepCommand(app, options.sweep, options.databasePath, options.isJson, action);
 
     CLI::App* demo = app.add_subcommand(
         "demo", "run a small demonstration job (fits a linear model) and record it as a run");

@@ -82,6 +82,9 @@ struct TrainCliOptions {
     std::optional<std::int64_t> tinit;
     std::optional<std::int64_t> tfinal;
     std::optional<std::int64_t> deltaT;
+    std::optional<std::string> proxy; ///< HeteroLoRA
+    std::optional<double> budgetFraction;
+    std::optional<std::int64_t> reallocEvery;
     std::optional<std::int64_t> steps;
     std::optional<double> epochs;
     std::optional<std::int64_t> batchSize;
@@ -108,6 +111,40 @@ void addTrainCommands(CLI::App& app, TrainCliOptions& options, std::string& data
 /// The TrainSpec of `ftw train`'s options over its --config file. Returns: the parse or validation
 /// error of the config, naming the field.
 [[nodiscard]] Expected<TrainSpec> trainSpecFromOptions(const TrainCliOptions& options);
+/// Adds the options of a run config (--config, --model, --method, --r, --steps, ...) to `command`
+/// (`ftw train`, `ftw sweep`).
+void addTrainSpecOptions(CLI::App& command, TrainCliOptions& options);
+
+/// What `ftw sweep` was given: a run config (as `ftw train` takes it), the methods and the budget.
+struct SweepCliOptions {
+    TrainCliOptions train;
+    std::string methods;
+    std::optional<double> targetParams;
+    std::optional<double> targetPercent;
+};
+/// Registers `ftw sweep` on `app`.
+void addSweepCommand(CLI::App& app, SweepCliOptions& options, std::string& databasePath,
+                     bool& isJson, std::function<int(const CliContext&)>& action);
+/// `ftw sweep (--config RUN.json | options) --methods a,b,c (--target-params N | --target-percent
+/// P)`
+int sweep(const CliContext& ctx, const SweepCliOptions& options);
+/// What `ftw allocate` was given: the run to allocate for (as `ftw train` takes it, with --proxy
+/// and --budget-fraction), and the allocation's own options.
+struct AllocateCliOptions {
+    TrainCliOptions train;
+    std::optional<std::int64_t> budgetParams;
+    std::string ranks; ///< "0,2,4,8": ranks from a set; empty: on at r or off
+    std::optional<std::int64_t> batches;
+    std::optional<std::int64_t> scoreWarmup;
+    std::string outConfig;
+    bool isTrain = false;
+};
+/// Registers `ftw allocate` on `app`.
+void addAllocateCommand(CLI::App& app, AllocateCliOptions& options, std::string& databasePath,
+                        bool& isJson, std::function<int(const CliContext&)>& action);
+/// `ftw allocate --model DIR --data FILE [--targets a,b] [--r 8] [--proxy P] [--budget-fraction F |
+/// --budget-params N] [--ranks 0,2,4,8] [--batches K] [--out-config FILE] [--train]`
+int allocate(const CliContext& ctx, const AllocateCliOptions& options);
 /// `ftw train (--config RUN.json | options)`
 int train(const CliContext& ctx, const TrainCliOptions& options);
 /// `ftw eval --model DIR [--adapter DIR] --data FILE ...`

@@ -76,11 +76,9 @@ int runTrainJob(const CliContext& ctx, const TrainSpec& spec)
 
 } // namespace
 
-void addTrainCommands(CLI::App& app, TrainCliOptions& o, std::string& databasePath, bool& isJson,
-                      std::function<int(const CliContext&)>& action)
+void addTrainSpecOptions(CLI::App& command, TrainCliOptions& o)
 {
-    CLI::App* train = app.add_subcommand(
-        "train", "fine-tune a model with an adapter (a JSON run config, options, or both)");
+    CLI::App* train = &command;
     train->add_option("--config", o.configFile,
                       "run config JSON (see README); options below override its values");
     train->add_option("--name", o.name, "run name");
@@ -92,7 +90,8 @@ void addTrainCommands(CLI::App& app, TrainCliOptions& o, std::string& databasePa
     train->add_option("--validation-ratio", o.validationRatio, "share held out for eval")
         ->check(CLI::Range(0.0, 0.9));
     train->add_option("--method", o.method,
-                      "lora, pissa, olora, lora-ga, dora, vera, bone, bat, adalora, full");
+                      "lora, pissa, olora, lora-ga, dora, vera, bone, bat, adalora, heterolora, "
+                      "full");
     train->add_option("--r", o.r, "rank (LoRA family, VeRA) or block size (Bone, Bat)");
     train->add_option("--alpha", o.alpha, "LoRA alpha");
     train->add_option("--dropout", o.dropout, "adapter dropout");
@@ -104,6 +103,14 @@ void addTrainCommands(CLI::App& app, TrainCliOptions& o, std::string& databasePa
     train->add_option("--tinit", o.tinit, "AdaLoRA: steps before pruning starts");
     train->add_option("--tfinal", o.tfinal, "AdaLoRA: final steps at the target budget");
     train->add_option("--delta-t", o.deltaT, "AdaLoRA: steps between rank updates");
+    train->add_option("--proxy", o.proxy,
+                      "HeteroLoRA: zero-cost proxy grad-norm, snip, synflow or random");
+    train
+        ->add_option("--budget-fraction", o.budgetFraction,
+                     "HeteroLoRA: share of the target modules switched on")
+        ->check(CLI::Range(0.0, 1.0));
+    train->add_option("--realloc-every", o.reallocEvery,
+                      "HeteroLoRA: re-score and re-choose every N steps (0: once, at the start)");
     train->add_option("--steps", o.steps, "optimiser steps (0: use --epochs)");
     train->add_option("--epochs", o.epochs, "passes over the training data");
     train->add_option("--batch-size", o.batchSize, "examples per micro-batch");
@@ -118,6 +125,14 @@ void addTrainCommands(CLI::App& app, TrainCliOptions& o, std::string& databasePa
     train->add_option("--precision", o.precision, "auto, fp32, bf16 or fp16");
     train->add_option("--eval-every", o.evalEvery, "evaluate every N steps (0: at the end)");
     train->add_option("--save-every", o.saveEvery, "checkpoint every N steps (0: at the end)");
+}
+
+void addTrainCommands(CLI::App& app, TrainCliOptions& o, std::string& databasePath, bool& isJson,
+                      std::function<int(const CliContext&)>& action)
+{
+    CLI::App* train = app.add_subcommand(
+        "train", "fine-tune a model with an adapter (a JSON run config, options, or both)");
+    addTrainSpecOptions(*train, o);
     train->add_flag("--print-config", o.isPrintConfig,
                     "print the run config these options make, and do not train");
     train->add_option("--db", databasePath, "SQLite run store");
@@ -203,7 +218,7 @@ Expected<TrainSpec> trainSpecFromOptions(const TrainCliOptions& o)
             return ErrorInfo{ErrorCode::InvalidConfig,
                              "unknown method '" + *o.method +
                                  "'; expected lora, pissa, olora, lora-ga, dora, vera, bone, bat, "
-                                 "adalora or full",
+                                 "adalora, heterolora or full",
                              {}};
         }
         spec.adapter.method = *method;
@@ -223,6 +238,18 @@ Expected<TrainSpec> trainSpecFromOptions(const TrainCliOptions& o)
     applyIf(o.tinit, spec.adapter.tinit);
     applyIf(o.tfinal, spec.adapter.tfinal);
     applyIf(o.deltaT, spec.adapter.deltaT);
+    if (o.proxy) {
+        const std::optional<ZeroCostProxy> proxy = parseZeroCostProxy(*o.proxy);
+        if (!proxy) {
+            return ErrorInfo{ErrorCode::InvalidConfig,
+                             "unknown proxy '" + *o.proxy +
+                                 "'; expected grad-norm, snip, synflow or random",
+                             {}};
+        }
+        spec.adapter.proxy = *proxy;
+    }
+    applyIf(o.budgetFraction, spec.adapter.budgetFraction);
+    applyIf(o.reallocEvery, spec.adapter.reallocEvery);
     applyIf(o.steps, spec.train.maxSteps);
     applyIf(o.epochs, spec.train.epochs);
     applyIf(o.batchSize, spec.train.batchSize);

@@ -3,10 +3,12 @@
 
 #include "core/api_guard.h"
 #include "core/device.h"
+#include "jobs/allocate_job.h"
 #include "jobs/demo_job.h"
 #include "jobs/eval_job.h"
 #include "jobs/job_runner.h"
 #include "jobs/merge_job.h"
+#include "jobs/sweep_job.h"
 #include "jobs/train_job.h"
 #include "storage/run_repository.h"
 #include "storage/store.h"
@@ -80,6 +82,10 @@ JobHandle Engine::submit(const JobSpec& spec)
                 return jobs::makeTrainJob(s);
             } else if constexpr (std::is_same_v<Spec, EvalSpec>) {
                 return jobs::makeEvalJob(s);
+            } else if constexpr (std::is_same_v<Spec, SweepSpec>) {
+                return jobs::makeSweepJob(s);
+            } else if constexpr (std::is_same_v<Spec, AllocateSpec>) {
+                return jobs::makeAllocateJob(s);
             } else {
                 static_assert(std::is_same_v<Spec, MergeSpec>);
                 return jobs::makeMergeJob(s);

@@ -64,12 +64,14 @@ TEST_F(BudgetCommandTest, TargetParamsAddsTheSolverTableForEveryMethod)
     ASSERT_EQ(r.exitCode, kExitOk) << r.err;
     const nlohmann::json solver = nlohmann::json::parse(r.out)["solver"];
     EXPECT_EQ(solver["target"]["kind"], "parameters");
-    ASSERT_EQ(solver["matches"].size(), 10U);
+    ASSERT_EQ(solver["matches"].size(), 11U); // every method but HeteroLoRA
     EXPECT_EQ(solver["matches"][0]["method"], "lora");
     EXPECT_EQ(solver["matches"][0]["value"], 16);
     EXPECT_EQ(solver["matches"][0]["relative_error"], 0.0);
-    EXPECT_EQ(solver["matches"][9]["method"], "full");
+    EXPECT_EQ(solver["matches"][9]["method"], "clover");
     EXPECT_EQ(solver["matches"][9]["fixed"], true);
+    EXPECT_EQ(solver["matches"][10]["method"], "full");
+    EXPECT_EQ(solver["matches"][10]["fixed"], true);
 
     const CliOutcome human = ftw({"budget", "--model", kLlama3, "--method", "vera", "--targets",
                                   kAllSeven, "--target-percent", "0.5"});

@@ -11,8 +11,22 @@
 namespace ftw {
 
 /// The adapter methods of adapter-methods.md. Names on the command line and in run configs are
-/// those of methodName(): lora, pissa, olora, lora-ga, dora, vera, bone, bat, adalora, full.
-enum class AdapterMethod { Lora, Pissa, Olora, LoraGa, Dora, Vera, Bone, Bat, AdaLora, Full };
+/// those of methodName(): lora, pissa, olora, lora-ga, dora, vera, bone, bat, adalora, heterolora,
+/// clover, full.
+enum class AdapterMethod {
+    Lora,
+    Pissa,
+    Olora,
+    LoraGa,
+    Dora,
+    Vera,
+    Bone,
+    Bat,
+    AdaLora,
+    HeteroLora,
+    Clover, ///< CLOVER (seed-papers.md 2.5): a trainable d x d core per head; no rank
+    Full
+};
 
 [[nodiscard]] std::string_view adapterMethodName(AdapterMethod method);
 [[nodiscard]] std::optional<AdapterMethod> parseAdapterMethod(std::string_view name);
@@ -20,6 +34,12 @@ enum class AdapterMethod { Lora, Pissa, Olora, LoraGa, Dora, Vera, Bone, Bat, Ad
 
 /// Methods of the LoRA family (an A and a B per module; rsLoRA, dropout and LoRA+ apply).
 [[nodiscard]] bool isLoraFamily(AdapterMethod method);
+
+/// HeteroLoRA's zero-cost proxies (seed-papers.md 3.3): names grad-norm, snip, synflow, random.
+enum class ZeroCostProxy { GradNorm, Snip, Synflow, Random };
+
+[[nodiscard]] std::string_view zeroCostProxyName(ZeroCostProxy proxy);
+[[nodiscard]] std::optional<ZeroCostProxy> parseZeroCostProxy(std::string_view name);
 
 /// Everything that selects and shapes the adapter of a run. Field names follow PEFT's configs.
 struct AdapterConfig {
@@ -38,7 +58,8 @@ struct AdapterConfig {
     std::map<std::string, double> alphaPattern;
 
     /// Rank (LoRA family, DoRA, VeRA) or block size (Bone, Bat); 0 means the method's default:
-    /// 8 for the LoRA family, 256 for VeRA, 64 for Bone and Bat. AdaLoRA uses initR.
+    /// 8 for the LoRA family, 256 for VeRA, 64 for Bone and Bat. AdaLoRA uses initR; CLOVER has
+    /// no rank (its cores are head_dim x head_dim, or 64 x 64 on up projections) and ignores it.
     std::int64_t r = 0;
     double alpha = 16.0;
     double dropout = 0.0;
@@ -68,6 +89,13 @@ struct AdapterConfig {
     double beta2 = 0.85;
     double orthRegWeight = 0.5;
     std::int64_t totalStep = 0;
+
+    // HeteroLoRA (seed-papers.md 3): every target module is a unit, on at rank r or off.
+    ZeroCostProxy proxy = ZeroCostProxy::GradNorm;
+    double budgetFraction = 0.25;      ///< turn_on_percentile: floor(p N) of N units are on
+    std::int64_t reallocEvery = 0;     ///< re-score every this many steps; 0: once, at step 0
+    std::int64_t scoreBatches = 32;    ///< imp_limit_test_batches: training batches a score reads
+    std::int64_t scoreWarmupSteps = 2; ///< throwaway AdamW steps before SNIP/SYNFLOW (B != 0)
 
     /// Seeds every random init (A of LoRA, VeRA's projections, randomised SVD).
     std::uint64_t seed = 0;

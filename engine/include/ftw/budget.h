@@ -114,7 +114,7 @@ struct BudgetMatch {
     std::int64_t value = 0; ///< the knob's value; 0 when there is no match or no knob
     std::int64_t trainableParams = 0;
     double relativeError = 0.0; ///< (trainableParams - target) / target, signed
-    bool isFixed = false;       ///< full fine-tuning: nothing to choose
+    bool isFixed = false;       ///< full fine-tuning or CLOVER: nothing to choose
     bool isAtLimit = false;     ///< the target lies outside what the valid values reach
     std::string unavailable;    ///< non-empty: why the method cannot adapt these targets
 };

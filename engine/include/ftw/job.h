@@ -3,11 +3,13 @@
 
 #include <ftw/error.h>
 #include <ftw/run_config.h>
+#include <ftw/sweep.h>
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace ftw {
 
@@ -25,7 +27,8 @@ enum class JobKind {
     Decompose,
     Generate,
     Pretrain,
-    Bench
+    Bench,
+    Sweep
 };
 
 /// Where a job is in its life. The default value means "not known" (e.g. an id never submitted).
@@ -45,8 +48,29 @@ struct DemoJobSpec {
     std::uint64_t seed = 0; ///< torch seed for the data and the initial weights
 };
 
+/// HeteroLoRA's static allocation (seed-papers.md 3.3-3.4): scores every candidate LoRA module of
+/// `train` with the zero-cost proxies GRAD-NORM, SNIP, SYNFLOW and RANDOM on the first
+/// adapter.scoreBatches training batches (unshuffled), chooses the modules (or their ranks) with
+/// adapter.proxy under the budget, and records the scores and the choice as the run's adapter
+/// layout. Its output is a plain-LoRA run config that trains the allocation
+/// (`allocated_config.json` in the run folder; "config" in the output JSON).
+struct AllocateSpec {
+    std::string runName = "allocate";
+    /// The run to allocate for: model, data, candidate modules (adapter target and exclusion
+    /// rules at rank adapter.r, no rank_pattern), the proxy and scoring settings (adapter.proxy,
+    /// scoreBatches, scoreWarmupSteps), adapter.budgetFraction; the batch size, learning rate
+    /// (of the scoring warm-up), seed and device of train. Its method is ignored.
+    TrainSpec train;
+    /// > 0: a budget of trainable parameters instead of floor(budgetFraction * modules).
+    std::int64_t budgetParams = 0;
+    /// Not empty: each module gets a rank from this set (0 is off), chosen greedily in score order
+    /// under the parameter budget (budgetParams, or budgetFraction of every module at rank r).
+    /// Empty: each module is on at rank r or off.
+    std::vector<std::int64_t> rankSet;
+};
+
 /// Everything the engine can be asked to do.
-using JobSpec = std::variant<DemoJobSpec, TrainSpec, EvalSpec, MergeSpec>;
+using JobSpec = std::variant<DemoJobSpec, TrainSpec, EvalSpec, MergeSpec, SweepSpec, AllocateSpec>;
 
 /// How a job ended. `runId` is the run it recorded in the store, 0 when it recorded none.
 struct JobResult {

@@ -38,7 +38,8 @@ struct RunSummary {
     std::optional<std::int64_t> startedAtMs;
     std::optional<std::int64_t> finishedAtMs;
     std::int64_t updatedAtMs = 0;
-    ErrorInfo error; ///< why it failed or was interrupted
+    ErrorInfo error;                     ///< why it failed or was interrupted
+    std::optional<std::int64_t> groupId; ///< the group (an equal-budget sweep) it belongs to
 
     /// Wall-clock duration in ms: finished (or now, while running) minus started; 0 if never
     /// started.
@@ -71,6 +72,16 @@ struct CheckpointInfo {
     std::filesystem::path path;
     std::int64_t sizeBytes = 0;
     std::int64_t createdAtMs = 0;
+};
+
+/// Runs recorded together: the members of an equal-budget sweep (kind "sweep").
+struct RunGroup {
+    std::int64_t id = 0;
+    std::string kind;
+    std::string name;
+    std::string configJson = "{}"; ///< what made it: the sweep's methods and target
+    std::int64_t createdAtMs = 0;
+    std::vector<RunId> runIds; ///< its runs, in the order they were recorded
 };
 
 /// A merged model or adapter written by an export, with its verification report.
@@ -171,6 +182,8 @@ public:
     /// The ids of the runs that have an adapter layout, newest first. Returns: Storage on
     /// failure.
     Expected<std::vector<RunId>> runsWithAdapterLayout() const;
+    /// Every group of runs, newest first. Returns: Storage on failure.
+    Expected<std::vector<RunGroup>> groups() const;
 
 private:
     struct Impl;

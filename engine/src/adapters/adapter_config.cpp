@@ -11,7 +11,7 @@
 namespace ftw {
 namespace {
 
-constexpr core::NameTable<AdapterMethod, 10> kMethodNames{{
+constexpr core::NameTable<AdapterMethod, 12> kMethodNames{{
     {AdapterMethod::Lora, "lora"},
     {AdapterMethod::Pissa, "pissa"},
     {AdapterMethod::Olora, "olora"},
@@ -21,7 +21,16 @@ constexpr core::NameTable<AdapterMethod, 10> kMethodNames{{
     {AdapterMethod::Bone, "bone"},
     {AdapterMethod::Bat, "bat"},
     {AdapterMethod::AdaLora, "adalora"},
+    {AdapterMethod::HeteroLora, "heterolora"},
+    {AdapterMethod::Clover, "clover"},
     {AdapterMethod::Full, "full"},
+}};
+
+constexpr core::NameTable<ZeroCostProxy, 4> kProxyNames{{
+    {ZeroCostProxy::GradNorm, "grad-norm"},
+    {ZeroCostProxy::Snip, "snip"},
+    {ZeroCostProxy::Synflow, "synflow"},
+    {ZeroCostProxy::Random, "random"},
 }};
 
 void require(bool ok, const std::string& field, const std::string& expected)
@@ -57,13 +66,26 @@ bool isLoraFamily(AdapterMethod method)
 {
     return method == AdapterMethod::Lora || method == AdapterMethod::Pissa ||
            method == AdapterMethod::Olora || method == AdapterMethod::LoraGa ||
-           method == AdapterMethod::Dora;
+           method == AdapterMethod::Dora || method == AdapterMethod::HeteroLora;
+}
+
+std::string_view zeroCostProxyName(ZeroCostProxy proxy)
+{
+    return core::nameOf(kProxyNames, proxy, "unknown");
+}
+
+std::optional<ZeroCostProxy> parseZeroCostProxy(std::string_view name)
+{
+    return core::valueOf(kProxyNames, name);
 }
 
 std::int64_t effectiveRank(const AdapterConfig& config)
 {
     if (config.method == AdapterMethod::AdaLora) {
         return config.initR;
+    }
+    if (config.method == AdapterMethod::Clover) {
+        return 0; // every head trains a full d x d core: nothing to choose
     }
     if (config.r > 0) {
         return config.r;
@@ -95,6 +117,13 @@ void validateAdapterConfig(const AdapterConfig& c)
     require(c.loraGaGamma > 0.0, "lora_ga_config.stable_gamma", "a positive number");
     require(c.loraGaBatches >= 1, "lora_ga_batches", "at least one batch");
     require(c.dInitial > 0.0 || c.method != AdapterMethod::Vera, "d_initial", "a positive number");
+    if (c.method == AdapterMethod::HeteroLora) {
+        require(c.budgetFraction > 0.0 && c.budgetFraction <= 1.0, "budget_fraction",
+                "a share of the modules in (0, 1]");
+        require(c.reallocEvery >= 0, "realloc_every", "0 (allocate once) or a number of steps");
+        require(c.scoreBatches >= 1, "score_batches", "at least one batch");
+        require(c.scoreWarmupSteps >= 0, "score_warmup_steps", "0 or more steps");
+    }
     if (c.method == AdapterMethod::AdaLora) {
         require(c.r == 0, "r", "none for adalora, whose starting rank is init_r (--init-r)");
         require(c.initR >= 1, "init_r", "a rank of at least 1");

@@ -5,6 +5,8 @@
 #include "lora.h"
 #include "miss.h"
 
+#include "clover/clover_adapter.h"
+#include "heterolora/gated_lora.h"
 #include "model/projections.h"
 
 #include <ftw/error.h>
@@ -127,6 +129,14 @@ AdapterSet AdapterSet::attach(nn::DecoderImpl& decoder, const AdapterConfig& con
             adapter = lora;
             break;
         }
+        case Method::HeteroLora: {
+            auto unit = std::make_shared<heterolora::GatedLoraAdapter>(t, config.dropout);
+            if (options.initialise) {
+                unit->initDefault(config.gaussianInit, generator);
+            }
+            adapter = unit;
+            break;
+        }
         case Method::Vera:
             adapter = std::make_shared<VeraAdapter>(t, set.m_vera, config.dInitial, config.dropout);
             break;
@@ -145,6 +155,12 @@ AdapterSet AdapterSet::attach(nn::DecoderImpl& decoder, const AdapterConfig& con
             adapter = adalora;
             break;
         }
+        case Method::Clover:
+            // Factors and cores from the QR / SVD of the base weights; when loading, the saved
+            // factors and cores fill the adapter instead.
+            adapter =
+                clover::makeCloverAdapter(t, base, decoder, options.initialise, config.dropout);
+            break;
         case Method::Full:
             break;
         }

@@ -28,6 +28,7 @@ std::string knobName(Method method)
 {
     switch (method) {
     case Method::Full:
+    case Method::Clover: // a full d x d core per head: nothing to choose
         return {};
     case Method::Bone:
     case Method::Bat:
@@ -237,6 +238,15 @@ public:
             match.isFixed = true;
             return finish(match, model::modelParameterCount(m_config));
         }
+        if (method == Method::Clover) {
+            match.isFixed = true; // heads * d^2 per adapted projection, whatever the target
+            try {
+                return finish(match, count(method, 0));
+            } catch (const Error& e) {
+                match.unavailable = e.what();
+                return match;
+            }
+        }
         try {
             // Rank 1 is valid for every method, so its modules bound the candidates.
             const std::vector<std::int64_t> values =
@@ -337,6 +347,9 @@ Expected<std::vector<BudgetMatch>> solveBudget(const std::filesystem::path& mode
         const Solver solver(config, base, targetParams);
         std::vector<BudgetMatch> matches;
         for (const Method method : allAdapterMethods()) {
+            if (method == Method::HeteroLora) {
+                continue; // its budget is budget_fraction of its units (`ftw allocate`), not r
+            }
             matches.push_back(solver.solve(method));
         }
         return matches;

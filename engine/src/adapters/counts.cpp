@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "counts.h"
 
+#include "clover/segments.h"
 #include "model/projections.h"
 
 #include <algorithm>
@@ -16,6 +17,7 @@ std::int64_t trainableCount(Method method, const Target& t)
     case Method::Pissa:
     case Method::Olora:
     case Method::LoraGa:
+    case Method::HeteroLora: // every unit's tensors, on or off
         return t.r * (in + out);
     case Method::Dora:
         return t.r * (in + out) + out;
@@ -26,6 +28,8 @@ std::int64_t trainableCount(Method method, const Target& t)
         return t.r * out;
     case Method::AdaLora:
         return t.r * (in + out + 1);
+    case Method::Clover:
+        return clover::trainableCount(t.spec);
     case Method::Full:
         return in * out + (t.spec.hasBias ? out : 0);
     }

@@ -12,7 +12,8 @@ namespace ftw::adapters {
 
 /// Trainable elements the method creates on one module (adapter-methods.md section 12):
 /// LoRA family r(in+out), DoRA r(in+out)+out, VeRA out+r, Bone r*out, Bat out*r,
-/// AdaLoRA init_r(in+out+1), full in*out (+out with a bias).
+/// AdaLoRA init_r(in+out+1), CLOVER sum(groups * block^2) (heads * d^2 per projection), full
+/// in*out (+out with a bias).
 [[nodiscard]] std::int64_t trainableCount(Method method, const Target& target);
 
 /// VeRA's shared projection sizes: the element-wise largest (in, out) of the targets.

@@ -45,6 +45,11 @@ public:
     /// Moves every tensor to `device`, keeping values and requires_grad.
     virtual void to(const c10::Device& device) = 0;
 
+    /// False while the module is switched off (a HeteroLoRA unit not chosen): its branch is
+    /// skipped in forward (so it gets no gradient), its delta is zero, the saved adapter leaves it
+    /// out, and its tensors are kept for when it is switched on again.
+    [[nodiscard]] virtual bool isEnabled() const { return true; }
+
 protected:
     /// Applies the inverted dropout of `p` to the adapter branch's input while training.
     [[nodiscard]] static at::Tensor dropout(const at::Tensor& x, double p, bool training);

@@ -4,6 +4,7 @@
 #include "adalora.h"
 #include "lora.h"
 
+#include "clover/segments.h"
 #include "core/atomic_file.h"
 #include "model/projections.h"
 #include "model/safetensors.h"
@@ -49,7 +50,9 @@ json targetModulesJson(const AdapterSet& adapters, const std::vector<model::Proj
     }
     std::set<std::string> chosenKinds;
     for (const auto& m : adapters.modules()) {
-        chosenKinds.insert(m.adapter->target().spec.kind);
+        if (m.adapter->isEnabled()) {
+            chosenKinds.insert(m.adapter->target().spec.kind);
+        }
     }
     std::set<std::string> names;
     for (const std::string& kind : chosenKinds) {
@@ -60,6 +63,42 @@ json targetModulesJson(const AdapterSet& adapters, const std::vector<model::Proj
         names.insert(ambiguous ? kind : last);
     }
     return json(std::vector<std::string>(names.begin(), names.end()));
+}
+
+/// A regular expression that matches exactly `name`.
+std::string escapedName(const std::string& name)
+{
+    std::string escaped;
+    for (const char ch : name) {
+        escaped += ch == '.' ? std::string("\\.") : std::string(1, ch);
+    }
+    return escaped;
+}
+
+/// exclude_modules: the config's exclusions plus every module that is switched off (a
+/// HeteroLoRA unit not chosen), by its full name; null when there are none.
+json excludeModulesJson(const AdapterSet& adapters)
+{
+    const AdapterConfig& c = adapters.config();
+    std::vector<std::string> off;
+    for (const auto& m : adapters.modules()) {
+        if (!m.adapter->isEnabled()) {
+            off.push_back(m.name);
+        }
+    }
+    if (!c.excludeRegex.empty()) {
+        if (off.empty()) {
+            return c.excludeRegex;
+        }
+        std::string regex = "(?:" + c.excludeRegex + ")";
+        for (const std::string& name : off) {
+            regex += "|" + escapedName(name);
+        }
+        return regex;
+    }
+    std::vector<std::string> all = c.excludeModules;
+    all.insert(all.end(), off.begin(), off.end());
+    return all.empty() ? json(nullptr) : json(all);
 }
 
 json layersJson(const AdapterConfig& c)
@@ -84,10 +123,8 @@ json commonConfig(const AdapterSet& adapters, const SaveOptions& options, const 
     j["layers_pattern"] = nullptr;
     j["layers_to_transform"] = layersJson(c);
     j["target_modules"] = targetModulesJson(adapters, all);
-    if (!c.excludeRegex.empty()) {
-        j["exclude_modules"] = c.excludeRegex;
-    } else if (!c.excludeModules.empty()) {
-        j["exclude_modules"] = c.excludeModules;
+    if (json exclude = excludeModulesJson(adapters); !exclude.is_null()) {
+        j["exclude_modules"] = std::move(exclude);
     }
     const bool conv1d =
         !adapters.modules().empty() && adapters.modules().front().adapter->target().spec.conv1d;
@@ -182,6 +219,9 @@ std::vector<std::pair<std::string, at::Tensor>> adapterTensors(const AdapterSet&
         tensors.emplace_back(key, t.detach().to(at::kCPU, at::kFloat).contiguous());
     };
     for (const auto& m : adapters.modules()) {
+        if (!m.adapter->isEnabled()) {
+            continue; // excluded in adapter_config.json
+        }
         const std::string prefix = kPrefix + m.name + ".";
         if (converted) {
             const auto& lora = dynamic_cast<const LoraAdapter&>(*m.adapter);
@@ -410,6 +450,7 @@ json adapterConfigJson(const AdapterSet& adapters, const SaveOptions& options)
     case Method::Pissa:
     case Method::Olora:
     case Method::LoraGa:
+    case Method::HeteroLora: // a plain LoRA of the units that are on
         return loraConfig(adapters, options, all, shouldConvert(adapters, options));
     case Method::Vera: {
         json j = commonConfig(adapters, options, "VERA", all);
@@ -450,6 +491,14 @@ json adapterConfigJson(const AdapterSet& adapters, const SaveOptions& options)
         j["total_step"] = c.totalStep;
         j["rank_pattern"] = adaloraPattern(adapters);
         j["alpha_pattern"] = json::object();
+        return j;
+    }
+    case Method::Clover: {
+        // PEFT has no CLOVER: FTW's own peft_type, with the tensors of clover_adapter.h.
+        json j = commonConfig(adapters, options, "CLOVER", all);
+        j["clover_dropout"] = c.dropout;
+        j["mlp_block_size"] = clover::kMlpBlockSize;
+        j["init_weights"] = "absorb_decompose";
         return j;
     }
     case Method::Full:
@@ -521,8 +570,16 @@ AdapterConfig parseAdapterConfig(const json& j, const std::string& source)
             }
             c.rankPattern[escaped] = std::count(kept.begin(), kept.end(), true);
         }
+    } else if (type == "CLOVER") {
+        c.method = Method::Clover;
+        c.dropout = field<double>(j, source, "clover_dropout", 0.0);
+        if (field<std::int64_t>(j, source, "mlp_block_size", clover::kMlpBlockSize) !=
+            clover::kMlpBlockSize) {
+            badField(source, "mlp_block_size", std::to_string(clover::kMlpBlockSize));
+        }
     } else {
-        badField(source, "peft_type", "LORA, VERA, MISS, BONE or ADALORA (got '" + type + "')");
+        badField(source, "peft_type",
+                 "LORA, VERA, MISS, BONE, ADALORA or CLOVER (got '" + type + "')");
     }
     return c;
 }

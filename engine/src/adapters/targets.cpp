@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "targets.h"
 
+#include "clover/segments.h"
 #include "data/regex.h"
 
 #include <ftw/error.h>
@@ -58,6 +59,7 @@ double scalingOf(const AdapterConfig& config, std::int64_t r, double alpha)
     case Method::Olora:
     case Method::LoraGa:
     case Method::Dora:
+    case Method::HeteroLora:
         return config.useRslora ? alpha / std::sqrt(static_cast<double>(r))
                                 : alpha / static_cast<double>(r);
     case Method::AdaLora:
@@ -105,7 +107,8 @@ bool isTargeted(const model::ProjectionSpec& spec, const AdapterConfig& config)
     if (!config.targetRegex.empty()) {
         chosen = fullMatch(config.targetRegex, spec.name);
     } else if (isAllLinear(config.targetModules)) {
-        chosen = spec.layer >= 0; // every block projection, never lm_head
+        // Every block projection, never lm_head; CLOVER's default is its v2 set (K, V, up).
+        chosen = config.method == Method::Clover ? clover::isDefaultTarget(spec) : spec.layer >= 0;
     } else {
         chosen = matchesAny(spec.name, config.targetModules);
     }
@@ -129,6 +132,9 @@ std::vector<Target> selectTargets(const std::vector<model::ProjectionSpec>& proj
         t.spec = spec;
         t.r = patternValue(config.rankPattern, spec.name).value_or(rank);
         t.alpha = patternValue(config.alphaPattern, spec.name).value_or(config.alpha);
+        if (config.method == Method::Clover) {
+            t.r = clover::blockSizeOf(spec); // throws for a module CLOVER cannot adapt
+        }
         // AdaLoRA may prune every direction of a module (rank 0); other methods need one.
         if (t.r < (config.method == Method::AdaLora ? 0 : 1)) {
             throw Error(ErrorCode::InvalidArgument,

@@ -63,6 +63,7 @@ void runDemo(const DemoJobSpec& spec, JobContext& ctx)
         .dataset = "random, " + std::to_string(kSamples) + " samples",
         .configJson = configJson(spec),
         .seed = static_cast<std::int64_t>(spec.seed),
+        .groupId = std::nullopt, // a sweep sets its members' group in their context
     });
     ctx.setTrainableParams(weight.numel(), weight.numel());
     ctx.log(LogLevel::Info, "demo: fitting a " + std::to_string(kInputs) + "x" +

@@ -159,6 +159,7 @@ void runEval(const EvalSpec& spec, JobContext& ctx)
         .dataset = spec.data.path.string(),
         .configJson = config.dump(2),
         .seed = static_cast<std::int64_t>(spec.seed),
+        .groupId = std::nullopt, // a sweep sets its members' group in their context
     });
     ctx.log(LogLevel::Info, "evaluating on " + std::to_string(examples.size()) + " examples");
 

@@ -27,6 +27,8 @@ std::string_view jobKindName(JobKind kind)
         return "pretrain";
     case JobKind::Bench:
         return "bench";
+    case JobKind::Sweep:
+        return "sweep";
     case JobKind::Unknown:
         break;
     }

@@ -110,12 +110,23 @@ storage::Database& JobContext::database()
 RunId JobContext::createRun(const storage::NewRun& run)
 {
     storage::RunRepository repo(database());
-    m_runId = repo.createRun(run);
+    storage::NewRun row = run;
+    if (!row.groupId) {
+        row.groupId = m_groupId;
+    }
+    m_runId = repo.createRun(row);
     const std::filesystem::path dir = runDirectory(m_databasePath, m_runId);
     std::filesystem::create_directories(dir);
     core::writeFileAtomically(dir / "config.json", run.configJson + "\n");
     m_runLog.open(dir / "run.log", std::ios::app);
     return m_runId;
+}
+
+std::unique_ptr<JobContext> JobContext::memberContext(std::int64_t groupId) const
+{
+    auto member = std::make_unique<JobContext>(m_id, m_stop, m_sink, m_databasePath, m_pause);
+    member->m_groupId = groupId;
+    return member;
 }
 
 void JobContext::setRunConfig(const std::string& configJson)

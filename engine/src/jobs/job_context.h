@@ -61,9 +61,13 @@ public:
     /// The engine's write connection, opened on first use on this thread.
     storage::Database& database();
 
-    /// Creates the run this job records: its row (status running), its folder with a copy of the
-    /// config and its log file. A job creates at most one run.
+    /// Creates the run this job records: its row (status running, in the group of
+    /// setGroupId() when the NewRun names none), its folder with a copy of the config and its log
+    /// file. A context creates at most one run.
     RunId createRun(const storage::NewRun& run);
+    /// A context for one member of a job that runs several (the sweep): the same job, stop token,
+    /// events, pause and store, its own run in group `groupId`.
+    [[nodiscard]] std::unique_ptr<JobContext> memberContext(std::int64_t groupId) const;
     /// Replaces the run's config (JSON text): its row, its flattened parameters (for config
     /// diffs) and the copy in its folder.
     void setRunConfig(const std::string& configJson);
@@ -100,6 +104,7 @@ private:
     std::filesystem::path m_databasePath;
     std::optional<storage::Database> m_db;
     RunId m_runId = 0;
+    std::optional<std::int64_t> m_groupId;
     std::ofstream m_runLog;
     std::vector<storage::MetricRow> m_pendingMetrics;
     std::string m_outputJson = "{}";

@@ -33,6 +33,10 @@ struct Job {
 /// still queued, which goes out on the thread that cancelled it.
 class JobRunner {
 public:
+    /// Runs `job` in `context`, turning every exception into a result (the one place that does;
+    /// a job that runs others, the sweep, uses it for each). Does not record the outcome.
+    [[nodiscard]] static JobResult runGuarded(Job& job, JobContext& context);
+
     JobRunner(std::filesystem::path databasePath, EventSink sink);
     /// Cancels every queued and running job, then joins the engine thread.
     ~JobRunner();
@@ -61,7 +65,6 @@ private:
     };
 
     void threadMain(std::stop_token threadStop);
-    JobResult runGuarded(Job& job, JobContext& context);
     void finish(JobId id, const JobResult& result);
 
     std::filesystem::path m_databasePath;

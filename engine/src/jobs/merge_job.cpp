@@ -321,6 +321,7 @@ void runMerge(const MergeSpec& spec, JobContext& ctx)
         .dataset = "",
         .configJson = configJson(spec),
         .seed = std::nullopt,
+        .groupId = std::nullopt, // a sweep sets its members' group in their context
     });
     storage::RunRepository repo(ctx.database());
     FTW_CHECK(spec.sourceRunId == 0 || repo.findRun(spec.sourceRunId).has_value(),

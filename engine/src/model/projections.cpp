@@ -11,7 +11,7 @@ void addBlockProjections(const ModelConfig& c, std::int64_t layer,
     auto add = [&](const std::string& prefix, const std::string& kind, std::int64_t in,
                    std::int64_t out, bool bias, bool conv1d) {
         specs.push_back(ProjectionSpec{prefix + std::to_string(layer) + "." + kind, kind, layer, in,
-                                       out, bias, conv1d});
+                                       out, bias, conv1d, c.headDim});
     };
     if (c.arch == ArchId::Gpt2) {
         const std::string prefix = "transformer.h.";

@@ -19,6 +19,8 @@ struct ProjectionSpec {
     std::int64_t out = 0;
     bool hasBias = false;
     bool conv1d = false; ///< stored as GPT-2's Conv1D, [in, out]
+    /// The model's attention head width (head_dim), for methods that work per head (CLOVER).
+    std::int64_t headDim = 0;
 };
 
 /// Every projection of the blocks in layer order, then lm_head when the embeddings are untied.

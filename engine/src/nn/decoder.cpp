@@ -175,15 +175,26 @@ at::Tensor DecoderImpl::forward(const at::Tensor& tokens, KvCache* cache)
         cache->keys.resize(static_cast<std::size_t>(m_config.numLayers));
         cache->values.resize(static_cast<std::size_t>(m_config.numLayers));
     }
-    at::Tensor hidden =
-        m_config.arch == ArchId::Gpt2 ? forwardGpt2(tokens, cache) : forwardLlama(tokens, cache);
+    const at::Tensor embeddings = m_embed(tokens);
+    return logitsOf(m_config.arch == ArchId::Gpt2 ? forwardGpt2(embeddings, cache)
+                                                  : forwardLlama(embeddings, cache));
+}
+
+at::Tensor DecoderImpl::forwardEmbeddings(const at::Tensor& embeddings)
+{
+    const at::Tensor hidden = embeddings.to(m_embed->weight.scalar_type());
+    return logitsOf(m_config.arch == ArchId::Gpt2 ? forwardGpt2(hidden, nullptr)
+                                                  : forwardLlama(hidden, nullptr));
+}
+
+at::Tensor DecoderImpl::logitsOf(const at::Tensor& hidden)
+{
     return m_lmHead ? m_lmHead(hidden) : at::matmul(hidden, m_embed->weight.t());
 }
 
-at::Tensor DecoderImpl::forwardLlama(const at::Tensor& tokens, KvCache* cache)
+at::Tensor DecoderImpl::forwardLlama(at::Tensor hidden, KvCache* cache)
 {
     const std::int64_t start = cache != nullptr ? cache->length() : 0;
-    at::Tensor hidden = m_embed(tokens);
     for (std::size_t i = 0; i < m_layers->size(); ++i) {
         at::Tensor* keys = cache != nullptr ? &cache->keys[i] : nullptr;
         at::Tensor* values = cache != nullptr ? &cache->values[i] : nullptr;
@@ -195,13 +206,13 @@ at::Tensor DecoderImpl::forwardLlama(const at::Tensor& tokens, KvCache* cache)
     return m_norm(hidden);
 }
 
-at::Tensor DecoderImpl::forwardGpt2(const at::Tensor& tokens, KvCache* cache)
+at::Tensor DecoderImpl::forwardGpt2(at::Tensor hidden, KvCache* cache)
 {
     const std::int64_t start = cache != nullptr ? cache->length() : 0;
     const at::Tensor positions =
-        at::arange(start, start + tokens.size(1),
-                   at::TensorOptions().dtype(at::kLong).device(tokens.device()));
-    at::Tensor hidden = m_embed(tokens) + m_positions(positions);
+        at::arange(start, start + hidden.size(1),
+                   at::TensorOptions().dtype(at::kLong).device(hidden.device()));
+    hidden = hidden + m_positions(positions);
     for (std::size_t i = 0; i < m_layers->size(); ++i) {
         at::Tensor* keys = cache != nullptr ? &cache->keys[i] : nullptr;
         at::Tensor* values = cache != nullptr ? &cache->values[i] : nullptr;

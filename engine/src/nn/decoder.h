@@ -83,6 +83,10 @@ public:
     /// tokens [batch, seq] (int64) -> logits [batch, seq, vocab]. With a cache, the tokens continue
     /// the cached positions and the cache is extended.
     at::Tensor forward(const at::Tensor& tokens, KvCache* cache = nullptr);
+    /// Logits from input embeddings [batch, seq, hidden] given in place of the token embeddings
+    /// (Hugging Face's inputs_embeds; GPT-2 still adds its position embeddings). No cache. Used by
+    /// HeteroLoRA's SYNFLOW proxy, which feeds all-ones embeddings.
+    at::Tensor forwardEmbeddings(const at::Tensor& embeddings);
 
     /// Names of every linear projection an adapter can wrap, e.g.
     /// "model.layers.3.self_attn.q_proj".
@@ -95,8 +99,10 @@ public:
     bool isCheckpointingBlocks = false;
 
 private:
-    at::Tensor forwardLlama(const at::Tensor& tokens, KvCache* cache);
-    at::Tensor forwardGpt2(const at::Tensor& tokens, KvCache* cache);
+    /// The final hidden states from the input embeddings `hidden` [batch, seq, hidden].
+    at::Tensor forwardLlama(at::Tensor hidden, KvCache* cache);
+    at::Tensor forwardGpt2(at::Tensor hidden, KvCache* cache);
+    at::Tensor logitsOf(const at::Tensor& hidden);
     [[nodiscard]] bool shouldCheckpoint(const KvCache* cache) const;
 
     model::ModelConfig m_config;

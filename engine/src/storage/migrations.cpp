@@ -16,6 +16,7 @@ namespace {
 
 const std::array kMigrations{
     migrations::kCreateSchema,
+    migrations::kRunGroups,
 };
 
 } // namespace

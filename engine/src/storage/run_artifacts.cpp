@@ -209,4 +209,38 @@ std::vector<RunId> RunRepository::runsWithAdapterLayout()
     return ids;
 }
 
+std::int64_t RunRepository::createGroup(std::string_view kind, std::string_view name,
+                                        std::string_view configJson)
+{
+    m_db.prepare("INSERT INTO run_groups (kind, name, config_json, created_at_ms) "
+                 "VALUES (?, ?, ?, ?)")
+        .bindAll(kind, name, configJson, core::unixTimeMs())
+        .run();
+    return m_db.lastInsertRowId();
+}
+
+std::vector<RunGroup> RunRepository::groups()
+{
+    Statement s = m_db.prepare("SELECT id, kind, name, config_json, created_at_ms FROM run_groups "
+                               "ORDER BY id DESC");
+    std::vector<RunGroup> groups;
+    while (s.step()) {
+        groups.push_back(RunGroup{s.columnInt64(0),
+                                  s.columnText(1),
+                                  s.columnText(2),
+                                  s.columnText(3),
+                                  s.columnInt64(4),
+                                  {}});
+    }
+    Statement members = m_db.prepare("SELECT id FROM runs WHERE group_id = ? ORDER BY id");
+    for (RunGroup& group : groups) {
+        members.bindAll(group.id);
+        while (members.step()) {
+            group.runIds.push_back(members.columnInt64(0));
+        }
+        members.reset();
+    }
+    return groups;
+}
+
 } // namespace ftw::storage

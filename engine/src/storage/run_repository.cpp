@@ -19,7 +19,7 @@ constexpr std::string_view kSummaryColumns = R"sql(
     (SELECT m.value FROM run_metrics m WHERE m.run_id = r.id AND m.name = 'train/loss'
      ORDER BY m.step DESC LIMIT 1),
     r.created_at_ms, r.started_at_ms, r.finished_at_ms, r.updated_at_ms, r.error_code,
-    r.error_message, r.config_json, r.run_dir, r.seed)sql";
+    r.error_message, r.config_json, r.run_dir, r.seed, r.group_id)sql";
 
 RunSummary readSummary(const Statement& s)
 {
@@ -42,6 +42,7 @@ RunSummary readSummary(const Statement& s)
     if (!code.empty()) {
         run.error = ErrorInfo{parseErrorCode(code), s.columnText(15), {}};
     }
+    run.groupId = s.columnOptionalInt64(19);
     return run;
 }
 
@@ -53,11 +54,11 @@ RunId RunRepository::createRun(const NewRun& run)
     Transaction tx(m_db, TransactionMode::Immediate);
     m_db.prepare(R"sql(
         INSERT INTO runs (name, kind, status, method, model, dataset, config_json, seed, owner_pid,
-                          owner_host, created_at_ms, started_at_ms, updated_at_ms)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))sql")
+                          owner_host, created_at_ms, started_at_ms, updated_at_ms, group_id)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))sql")
         .bindAll(run.name, run.kind, runStatusName(RunStatus::Running), run.method, run.model,
                  run.dataset, run.configJson, run.seed, core::currentProcessId(), core::hostName(),
-                 now, now, now)
+                 now, now, now, run.groupId)
         .run();
     const RunId id = m_db.lastInsertRowId();
     m_db.prepare("UPDATE runs SET run_dir = ? WHERE id = ?")

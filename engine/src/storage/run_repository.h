@@ -26,6 +26,7 @@ struct NewRun {
     std::string dataset;
     std::string configJson = "{}";
     std::optional<std::int64_t> seed;
+    std::optional<std::int64_t> groupId; ///< the run_groups row it belongs to (a sweep)
 };
 
 /// One metric value to record.
@@ -92,6 +93,12 @@ public:
     [[nodiscard]] std::vector<AdapterLayoutEntry> adapterLayout(RunId id);
     /// Runs that have a layout, newest first.
     [[nodiscard]] std::vector<RunId> runsWithAdapterLayout();
+
+    /// Inserts a group of runs (kind "sweep"); returns its id.
+    std::int64_t createGroup(std::string_view kind, std::string_view name,
+                             std::string_view configJson);
+    /// Every group, newest first, with its runs in id order (RunStore::groups()).
+    [[nodiscard]] std::vector<RunGroup> groups();
 
 private:
     Database& m_db;

@@ -129,6 +129,11 @@ Expected<std::vector<RunId>> RunStore::runsWithAdapterLayout() const
     return core::captureErrors([&] { return m_impl->runs.runsWithAdapterLayout(); });
 }
 
+Expected<std::vector<RunGroup>> RunStore::groups() const
+{
+    return core::captureErrors([&] { return m_impl->runs.groups(); });
+}
+
 std::filesystem::path resolveDatabasePath(const std::filesystem::path& explicitPath)
 {
     if (!explicitPath.empty()) {

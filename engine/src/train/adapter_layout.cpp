@@ -48,6 +48,7 @@ std::vector<AdapterLayoutEntry> adapterLayout(const adapters::AdapterSet& adapte
         for (const adapters::NamedTensor& t : m.adapter->trainable()) {
             e.paramCount += t.tensor.numel();
         }
+        e.isEnabled = m.adapter->isEnabled(); // a HeteroLoRA unit may be switched off
         if (const adapters::AdaLoraAllocator* allocator = adapters.allocator()) {
             if (const std::optional<std::int64_t> kept = keptDirections(*allocator, m.name)) {
                 e.rank = *kept;

@@ -144,6 +144,11 @@ json adapterJson(const AdapterConfig& a)
         {"beta2", a.beta2},
         {"orth_reg_weight", a.orthRegWeight},
         {"total_step", a.totalStep},
+        {"proxy", zeroCostProxyName(a.proxy)},
+        {"budget_fraction", a.budgetFraction},
+        {"realloc_every", a.reallocEvery},
+        {"score_batches", a.scoreBatches},
+        {"score_warmup_steps", a.scoreWarmupSteps},
     };
 }
 
@@ -155,7 +160,8 @@ void readAdapter(ObjectReader& r, AdapterConfig& a, const std::string& source)
     FTW_CHECK(
         parsed, ErrorCode::InvalidConfig,
         source + ": '" + r.path("method") + "' is '" + method +
-            "'; expected lora, pissa, olora, lora-ga, dora, vera, bone, bat, adalora or full");
+            "'; expected lora, pissa, olora, lora-ga, dora, vera, bone, bat, adalora, heterolora "
+            "or full");
     a.method = *parsed;
     r.read("r", a.r);
     r.read("lora_alpha", a.alpha);
@@ -187,6 +193,17 @@ void readAdapter(ObjectReader& r, AdapterConfig& a, const std::string& source)
     r.read("beta2", a.beta2);
     r.read("orth_reg_weight", a.orthRegWeight);
     r.read("total_step", a.totalStep);
+    std::string proxy(zeroCostProxyName(a.proxy));
+    r.read("proxy", proxy);
+    const std::optional<ZeroCostProxy> parsedProxy = parseZeroCostProxy(proxy);
+    FTW_CHECK(parsedProxy, ErrorCode::InvalidConfig,
+              source + ": '" + r.path("proxy") + "' is '" + proxy +
+                  "'; expected grad-norm, snip, synflow or random");
+    a.proxy = *parsedProxy;
+    r.read("budget_fraction", a.budgetFraction);
+    r.read("realloc_every", a.reallocEvery);
+    r.read("score_batches", a.scoreBatches);
+    r.read("score_warmup_steps", a.scoreWarmupSteps);
     r.rejectUnknownKeys();
 }
 

@@ -9,6 +9,7 @@
 #include "core/check.h"
 #include "core/device.h"
 #include "core/process.h"
+#include "heterolora/reallocator.h"
 #include "merge/merged_model.h"
 #include "model/projections.h"
 #include "storage/run_repository.h"
@@ -18,9 +19,11 @@
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/utils.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <limits>
 
 namespace ftw::train {
@@ -128,6 +131,7 @@ void Trainer::setUp()
     m_model.decoder->isCheckpointingBlocks = t.isGradientCheckpointing;
     m_trainable = m_adapters->trainableParameters();
     buildOptimizer();
+    setUpReallocator();
     m_ctx.setTrainableParams(m_adapters->trainableCount(),
                              model::modelParameterCount(m_model.config));
     m_ctx.log(LogLevel::Info, "training " + std::string(adapterMethodName(m_spec.adapter.method)) +
@@ -144,6 +148,9 @@ void Trainer::setUp()
         restoreRandomState(extra, m_device);
         if (adapters::AdaLoraAllocator* allocator = m_adapters->allocator()) {
             allocator->loadState(extra);
+        }
+        if (m_reallocator) {
+            m_reallocator->loadState(extra);
         }
         m_lastCheckpointStep = m_state.step;
         storage::RunRepository repo(m_ctx.database());
@@ -207,6 +214,7 @@ void Trainer::createOrAdoptRun()
         .dataset = m_spec.data.path.string(),
         .configJson = m_configJson,
         .seed = static_cast<std::int64_t>(m_spec.train.seed),
+        .groupId = std::nullopt, // a sweep sets its members' group in their context
     });
     m_ctx.setRunConfig(m_configJson);
 }
@@ -259,8 +267,63 @@ Batch Trainer::microBatch(std::int64_t index) const
     return collate(items, m_dataset.padId);
 }
 
+void Trainer::setUpReallocator()
+{
+    if (m_spec.adapter.method != AdapterMethod::HeteroLora) {
+        return;
+    }
+    heterolora::ScoringOptions scoring;
+    scoring.warmupSteps = m_spec.adapter.scoreWarmupSteps;
+    scoring.warmupLearningRate = m_spec.train.learningRate;
+    scoring.device = m_device;
+    scoring.computeDtype = m_computeDtype;
+    // The first score_batches training batches in the split's order (unshuffled), as the paper.
+    m_reallocator = std::make_unique<heterolora::Reallocator>(
+        *m_model.decoder, heterolora::unitsOf(*m_adapters),
+        heterolora::firstBatches(m_split.train, m_spec.train.batchSize, m_spec.adapter.scoreBatches,
+                                 m_dataset.padId),
+        m_spec.adapter, scoring);
+}
+
+void Trainer::reallocateIfDue()
+{
+    if (!m_reallocator || !m_reallocator->isDue(m_state.step)) {
+        return;
+    }
+    const heterolora::Reallocation& r = m_reallocator->reallocate(m_state.step);
+    std::string on;
+    nlohmann::json record = {{"step", r.step}, {"enabled", nlohmann::json::array()}};
+    for (std::size_t i = 0; i < r.enabled.size(); ++i) {
+        const std::string& name = m_reallocator->units()[i].name;
+        record["scores"][name] = r.scores[i].of(m_spec.adapter.proxy);
+        if (r.enabled[i]) {
+            on += (on.empty() ? "" : ", ") + name;
+            record["enabled"].push_back(name);
+        }
+    }
+    const auto count = std::count(r.enabled.begin(), r.enabled.end(), true);
+    const std::string message = std::string(zeroCostProxyName(m_spec.adapter.proxy)) + ": " +
+                                std::to_string(count) + " of " + std::to_string(r.enabled.size()) +
+                                " modules on: " + on;
+    storage::RunRepository(m_ctx.database())
+        .appendEvent(m_ctx.runId(), "reallocate", m_state.step, message);
+    // Recorded at the first step the allocation trains (what a resume deletes and records again).
+    const MetricPoint point{m_state.step + 1,
+                            static_cast<double>(m_state.microBatches) /
+                                static_cast<double>(m_microPerEpoch),
+                            m_state.tokensSeen, m_state.elapsedMs, static_cast<double>(count)};
+    m_ctx.recordMetric("heterolora/enabled_modules", point);
+    MetricPoint params = point;
+    params.value = static_cast<double>(r.enabledParams);
+    m_ctx.recordMetric("heterolora/enabled_params", params);
+    std::ofstream history(m_ctx.runDir() / "heterolora_history.jsonl", std::ios::app);
+    history << record.dump() << '\n';
+    m_ctx.log(LogLevel::Info, "step " + std::to_string(m_state.step) + ": " + message);
+}
+
 Trainer::StepOutcome Trainer::trainStep()
 {
+    reallocateIfDue();
     const TrainConfig& t = m_spec.train;
     const double factor =
         learningRateFactor(t.lrScheduler, m_state.step, m_totalSteps, m_warmupSteps);
@@ -453,6 +516,11 @@ void Trainer::saveCheckpointNow()
             extra.push_back(std::move(entry));
         }
     }
+    if (m_reallocator) {
+        for (auto& entry : m_reallocator->state()) {
+            extra.push_back(std::move(entry));
+        }
+    }
     const std::int64_t size =
         saveCheckpoint(dir, m_state, m_trainable, extra, *m_optimizer, m_configJson);
     storage::RunRepository repo(m_ctx.database());
@@ -476,6 +544,11 @@ void Trainer::finish()
         storage::RunRepository(m_ctx.database())
             .replaceAdapterLayout(m_ctx.runId(), adapterLayout(*m_adapters));
     }
+    if (m_reallocator) {
+        // HeteroLoRA: the last allocation, with the scores that chose it.
+        storage::RunRepository(m_ctx.database())
+            .replaceAdapterLayout(m_ctx.runId(), m_reallocator->layout());
+    }
     std::optional<EvalLoss> finalEval;
     if (!m_split.validation.empty()) {
         evaluate();
@@ -491,6 +564,9 @@ void Trainer::finish()
         {"trainable_params", m_adapters->trainableCount()},
         {"tokens_seen", m_state.tokensSeen},
     };
+    if (m_reallocator) {
+        output["enabled_params"] = m_reallocator->enabledParams();
+    }
     if (finalEval) {
         output["eval_loss"] = finalEval->loss;
         output["eval_perplexity"] = finalEval->perplexity;

@@ -18,6 +18,10 @@
 #include <memory>
 #include <optional>
 
+namespace ftw::heterolora {
+class Reallocator;
+} // namespace ftw::heterolora
+
 namespace ftw::train {
 
 using eval::EvalLoss;
@@ -59,6 +63,8 @@ private:
     [[nodiscard]] Batch microBatch(std::int64_t index) const;
     [[nodiscard]] std::string oomMessage() const;
     void recordStepMetrics(const StepOutcome& outcome, double learningRate, double tokensPerSecond);
+    void setUpReallocator();
+    void reallocateIfDue();
 
     TrainSpec m_spec;
     jobs::JobContext& m_ctx;
@@ -69,6 +75,7 @@ private:
     EncodedDataset m_dataset;
     TrainingSplit m_split;
     std::optional<adapters::AdapterSet> m_adapters;
+    std::unique_ptr<heterolora::Reallocator> m_reallocator; ///< dynamic HeteroLoRA; else null
     NamedTensors m_trainable;
     std::vector<double> m_groupBaseRates;
     std::unique_ptr<torch::optim::AdamW> m_optimizer;

@@ -78,6 +78,8 @@ std::vector<MethodCase> methodCases()
     cases.push_back({"bone_padded", withMethod(Method::Bone, 12)});
     cases.push_back({"bat", withMethod(Method::Bat, 8)});
     cases.push_back({"adalora", withMethod(Method::AdaLora, 0)});
+    cases.push_back({"heterolora", withMethod(Method::HeteroLora, 4)});
+    cases.push_back({"clover", withMethod(Method::Clover, 0), true});
     return cases;
 }
 

@@ -186,7 +186,8 @@ TEST_F(JobRunnerTest, CancellingARunningJobStopsItAndRecordsItsRunAsCancelled)
     std::atomic<bool> hasStarted{false};
     JobRunner runner(m_dbPath, m_log.sink());
     const JobId id = runner.submit(makeJob("loop", [&](JobContext& ctx) {
-        ctx.createRun(storage::NewRun{"cancel-me", "demo", "", "", "", "{}", std::nullopt});
+        ctx.createRun(
+            storage::NewRun{"cancel-me", "demo", "", "", "", "{}", std::nullopt, std::nullopt});
         hasStarted = true;
         while (true) {
             ctx.sleepFor(5ms);
@@ -277,7 +278,8 @@ TEST_P(JobBoundaryTest, EveryExceptionBecomesAResultAndTheRunnerGoesOn)
     const ThrowCase& c = GetParam();
     JobRunner runner(m_dbPath, m_log.sink());
     const JobId failing = runner.submit(makeJob("throws", [&c](JobContext& ctx) {
-        ctx.createRun(storage::NewRun{"throws", "demo", "", "", "", "{}", std::nullopt});
+        ctx.createRun(
+            storage::NewRun{"throws", "demo", "", "", "", "{}", std::nullopt, std::nullopt});
         c.doThrow();
     }));
     const JobId next = runner.submit(makeJob("after", [](JobContext&) {}));

@@ -45,7 +45,7 @@ TEST_F(MigrationsTest, NewDatabaseGetsTheLatestSchemaWithEveryTable)
     EXPECT_EQ(db.applicationId(), kApplicationId);
     const std::set<std::string> expected{
         "runs",        "run_params", "run_metrics", "adapter_layouts",
-        "checkpoints", "exports",    "run_events"};
+        "checkpoints", "exports",    "run_events",  "run_groups"};
     EXPECT_EQ(tableNames(db), expected);
     Statement mode = db.prepare("PRAGMA journal_mode");
     ASSERT_TRUE(mode.step());

@@ -22,8 +22,8 @@ protected:
     RunId createRun(const std::string& name)
     {
         RunRepository repo(m_db);
-        return repo.createRun(
-            NewRun{name, "demo", "lora", "/models/tiny", "/data/d.jsonl", R"({"rank": 8})", 42});
+        return repo.createRun(NewRun{name, "demo", "lora", "/models/tiny", "/data/d.jsonl",
+                                     R"({"rank": 8})", 42, std::nullopt});
     }
 
     void setOwner(RunId id, std::int64_t pid, const std::string& host)

@@ -163,8 +163,10 @@ TEST(AdapterLayoutStoreTest, ReplacingKeepsTheNewRowsInModelOrderWithTheirScores
     const test::TempDir dir;
     storage::Database db = storage::openStore(dir / "ftw.db", StoreMode::ReadWrite);
     storage::RunRepository repo(db);
-    const RunId first = repo.createRun(storage::NewRun{"a", "train", "lora", "m", "d", "{}", 1});
-    const RunId second = repo.createRun(storage::NewRun{"b", "train", "lora", "m", "d", "{}", 1});
+    const RunId first =
+        repo.createRun(storage::NewRun{"a", "train", "lora", "m", "d", "{}", 1, std::nullopt});
+    const RunId second =
+        repo.createRun(storage::NewRun{"b", "train", "lora", "m", "d", "{}", 1, std::nullopt});
     EXPECT_TRUE(repo.runsWithAdapterLayout().empty());
 
     AdapterLayoutEntry head{-1, "lm_head", "lora", 4, 100, true, {}, {}, {}, {}};

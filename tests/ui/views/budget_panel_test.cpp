@@ -3,6 +3,8 @@
 // the form's config on a real tiny model, kept up to date as the form changes, and the
 // equal-budget sweep it starts.
 #include "views/budget_panel.h"
+#include "views/compare_page.h"
+#include "views/runs_page.h"
 
 #include <ftw/ui/main_window.h>
 
@@ -21,6 +23,12 @@
 
 #include <gtest/gtest.h>
 
+#include <QChart>
+
+#include <QChartView>
+
+#include <QMenu>
+
 #include <QAbstractItemModelTester>
 #include <QPushButton>
 #include <QSpinBox>
@@ -29,6 +37,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <optional>
 #include <set>
 
 namespace ftw::ui {
@@ -249,11 +258,18 @@ TEST_F(BudgetPanelTest, TheSweepButtonEmitsOneValidSpecPerAvailableMethod)
     BudgetPanel& panel = *page.budgetPanel();
     const BudgetReport report = showSpec(page, baseSpec());
     panel.setTarget({BudgetTargetKind::Parameters, 6000.0});
-    std::vector<TrainSpec> emitted;
+    std::optional<SweepSpec> requested;
     QObject::connect(&panel, &BudgetPanel::sweepRequested,
-                     [&](const std::vector<TrainSpec>& specs) { emitted = specs; });
+                     [&](const SweepSpec& sweep) { requested = sweep; });
     ASSERT_TRUE(panel.sweepButton()->isEnabled()) << panel.sweepButton()->toolTip().toStdString();
     panel.sweepButton()->click();
+    ASSERT_TRUE(requested.has_value());
+    EXPECT_EQ(requested->target.value, 6000.0);
+    EXPECT_EQ(requested->runName, "tiny-sweep");
+    // The runs the engine's sweep job will train for it.
+    const Expected<std::vector<TrainSpec>> planned = sweepRunSpecs(*requested);
+    ASSERT_TRUE(planned.hasValue()) << planned.error().message;
+    const std::vector<TrainSpec>& emitted = *planned;
 
     std::vector<BudgetMatch> sweepable;
     for (const BudgetMatch& m : panel.matches()) {
@@ -400,7 +416,11 @@ TEST_F(BudgetPanelTest, TheWindowRunsTheSweepOneRunAfterAnother)
         ASSERT_TRUE(
             test::waitUntil([&] { return finished() == static_cast<int>(sweep.size()); }, 60000))
             << finished() << " of " << sweep.size();
-        // Every run of the sweep, each started after the one before had finished.
+        // One group holds them; every run of the sweep started after the one before had finished.
+        auto groups = RunStore::open(db, StoreMode::ReadOnly)->groups();
+        ASSERT_TRUE(groups.hasValue());
+        ASSERT_EQ(groups->size(), 1U);
+        EXPECT_EQ(groups->front().runIds.size(), sweep.size());
         std::vector<RunSummary> done;
         for (int row = 0; row < runs->rowCount(); ++row) {
             done.push_back(*runs->runAt(row));
@@ -417,6 +437,21 @@ TEST_F(BudgetPanelTest, TheWindowRunsTheSweepOneRunAfterAnother)
             }
         }
         ASSERT_TRUE(test::waitUntil([&] { return panel.sweepButton()->isEnabled(); }));
+
+        // The Runs page compares the whole sweep from any of its runs: one scatter point per
+        // run at its trainable parameters.
+        auto* runsPage = window.findChild<RunsPage*>();
+        ASSERT_NE(runsPage, nullptr);
+        QMenu* menu = runsPage->contextMenuForRow(0);
+        auto* compareSweep = menu->findChild<QAction*>(QStringLiteral("compareSweep"));
+        ASSERT_NE(compareSweep, nullptr);
+        compareSweep->trigger();
+        auto* compare = window.findChild<ComparePage*>();
+        ASSERT_NE(compare, nullptr);
+        EXPECT_TRUE(compare->isVisible());
+        EXPECT_EQ(compare->metricsTable()->rowCount(), static_cast<int>(sweep.size()));
+        EXPECT_EQ(compare->scatter()->chart()->series().size(), sweep.size());
+        delete menu;
     }
     engine->reset();
 }

@@ -57,6 +57,8 @@ QString settingsText(const AdapterConfig& a, const BudgetReport& r)
     switch (r.method) {
     case AdapterMethod::Full:
         return BudgetPanel::tr("%1: every parameter").arg(method);
+    case AdapterMethod::Clover:
+        return BudgetPanel::tr("%1: a full d x d core per head").arg(method);
     case AdapterMethod::AdaLora:
         return BudgetPanel::tr("%1: init_r %2, target_r %3, alpha %4")
             .arg(method)
@@ -179,30 +181,8 @@ MemoryOptions memoryOptionsFor(const TrainSpec& spec)
 
 TrainSpec specWithMatch(TrainSpec spec, const BudgetMatch& match)
 {
-    AdapterConfig& a = spec.adapter;
-    a.method = match.method;
-    if (match.method == AdapterMethod::AdaLora) {
-        a.r = 0;
-        a.initR = match.value;
-        a.targetR = std::min(a.targetR, match.value);
-    } else if (match.method != AdapterMethod::Full) {
-        a.r = match.value;
-    }
+    spec.adapter = applyBudgetMatch(spec.adapter, match);
     return spec;
-}
-
-std::vector<TrainSpec> sweepSpecsFor(const TrainSpec& spec, const std::vector<BudgetMatch>& matches)
-{
-    const std::string base = spec.runName.empty() ? std::string("run") : spec.runName;
-    std::vector<TrainSpec> specs;
-    for (const BudgetMatch& match : matches) {
-        if (!match.unavailable.empty() || match.isFixed || match.value < 1) {
-            continue;
-        }
-        specs.push_back(specWithMatch(spec, match));
-        specs.back().runName = base + "-sweep-" + std::string(adapterMethodName(match.method));
-    }
-    return specs;
 }
 
 BudgetPanel::BudgetPanel(QWidget* parent) : QWidget(parent)
@@ -414,9 +394,8 @@ QWidget* BudgetPanel::buildSolver()
         }
     });
     connect(m_sweep, &QPushButton::clicked, this, [this] {
-        const std::vector<TrainSpec> specs = sweepSpecs();
-        if (!specs.empty()) {
-            Q_EMIT sweepRequested(specs);
+        if (!sweepSpecs().empty()) {
+            Q_EMIT sweepRequested(sweepSpec());
         }
     });
     return box;
@@ -742,9 +721,28 @@ void BudgetPanel::showMatches()
     updateButtons();
 }
 
+SweepSpec BudgetPanel::sweepSpec() const
+{
+    SweepSpec sweep;
+    sweep.runName = (m_spec.runName.empty() ? std::string("run") : m_spec.runName) + "-sweep";
+    sweep.base = m_spec;
+    sweep.target = target();
+    for (const BudgetMatch& match : m_matches) {
+        if (match.unavailable.empty() && !match.isFixed && match.value >= 1) {
+            sweep.methods.push_back(match.method);
+        }
+    }
+    return sweep;
+}
+
 std::vector<TrainSpec> BudgetPanel::sweepSpecs() const
 {
-    return sweepSpecsFor(m_spec, m_matches);
+    const SweepSpec sweep = sweepSpec();
+    if (sweep.methods.empty() || m_spec.modelDir.empty()) {
+        return {};
+    }
+    Expected<std::vector<TrainSpec>> runs = sweepRunSpecs(sweep);
+    return runs ? std::move(*runs) : std::vector<TrainSpec>{};
 }
 
 void BudgetPanel::updateButtons()
@@ -778,8 +776,8 @@ void BudgetPanel::updateButtons()
     } else if (!invalid.isEmpty()) {
         m_sweepNote->setText(tr("Complete the form to start a sweep: %1").arg(invalid));
     } else {
-        m_sweepNote->setText(tr("Queues one run per method (full fine-tuning left out), one after "
-                                "another: %1.")
+        m_sweepNote->setText(tr("Trains one run per method (full fine-tuning left out), one after "
+                                "another, recorded as one group: %1.")
                                  .arg(names.join(QStringLiteral(", "))));
     }
     m_sweep->setToolTip(m_sweepNote->text());

@@ -4,6 +4,7 @@
 #include <ftw/budget.h>
 #include <ftw/engine.h>
 #include <ftw/run_config.h>
+#include <ftw/sweep.h>
 
 #include <QWidget>
 
@@ -33,12 +34,6 @@ class MemoryBar;
 /// `spec` with the method and knob of `match`: r, Bone's and Bat's block size (also r), or
 /// AdaLoRA's init_r (r 0, target_r lowered to init_r when larger); full fine-tuning has no knob.
 [[nodiscard]] TrainSpec specWithMatch(TrainSpec spec, const BudgetMatch& match);
-
-/// The runs of an equal-budget sweep: specWithMatch() for every match that is available and not
-/// fixed (full fine-tuning is left out), in the solver's order, each named
-/// "<run name>-sweep-<method>".
-[[nodiscard]] std::vector<TrainSpec> sweepSpecsFor(const TrainSpec& spec,
-                                                   const std::vector<BudgetMatch>& matches);
 
 /// The Budget tab of the New-run page: the engine's analytic budget (computeBudget, the figures of
 /// `ftw budget`) of the form's run config, recomputed kDebounceMs after the last change. It shows
@@ -76,7 +71,10 @@ public:
     [[nodiscard]] const std::optional<BudgetReport>& report() const { return m_report; }
     /// The solver's matches for the current target (empty without a report).
     [[nodiscard]] const std::vector<BudgetMatch>& matches() const { return m_matches; }
-    /// The specs the sweep button would queue (sweepSpecsFor the shown spec and matches).
+    /// The sweep the button starts: the shown spec, every method the solver can match (full
+    /// fine-tuning left out), the current target; named "<run name>-sweep".
+    [[nodiscard]] SweepSpec sweepSpec() const;
+    /// The runs that sweep trains (sweepRunSpecs(sweepSpec())); empty when it cannot be planned.
     [[nodiscard]] std::vector<TrainSpec> sweepSpecs() const;
     /// The placeholder or the error text; empty while a budget is shown.
     [[nodiscard]] QString statusText() const;
@@ -96,8 +94,8 @@ public:
 Q_SIGNALS:
     /// "Use" was clicked: the shown spec with the selected match's method and knob.
     void useMatchRequested(const ftw::TrainSpec& spec);
-    /// The sweep button was clicked: one spec per available method (sweepSpecs()).
-    void sweepRequested(const std::vector<ftw::TrainSpec>& specs);
+    /// The sweep button was clicked: start sweepSpec() (one engine job).
+    void sweepRequested(const ftw::SweepSpec& spec);
 
 private:
     QWidget* buildSummary();

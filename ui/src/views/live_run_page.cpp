@@ -297,6 +297,9 @@ void LiveRunPage::onProgress(const JobProgress& p)
     if (m_isWatching) {
         return;
     }
+    if (m_runId != 0 && p.runId != m_runId) {
+        clearCharts(); // the next run of a sweep
+    }
     m_runId = p.runId;
     m_progress->setRange(0, static_cast<int>(p.totalSteps));
     m_progress->setValue(static_cast<int>(p.step));

@@ -28,7 +28,6 @@
 #include <QTimer>
 
 #include <cmath>
-#include <deque>
 #include <optional>
 
 namespace ftw::ui {
@@ -66,9 +65,6 @@ struct MainWindow::Private {
     QTimer* refreshTimer = nullptr;
     bool isCloseRequested = false;
     std::function<bool(QWidget*)> confirmClose = askToStopJob;
-    /// An equal-budget sweep: the runs still to start, and the job of the one queued or running.
-    std::deque<TrainSpec> sweepQueue;
-    std::optional<JobId> sweepJob;
     std::optional<TrainSpec> lastTrainSpec; ///< the training run started last (for OOM advice)
 };
 
@@ -142,16 +138,9 @@ MainWindow::MainWindow(Engine& engine, RunStore store, QWidget* parent)
     connect(d->newRunPage, &NewRunPage::demoRequested, this, &MainWindow::startDemo);
     connect(d->newRunPage->trainForm(), &TrainForm::startRequested, this,
             [this] { startJob(d->newRunPage->trainForm()->trainSpec(), 0); });
-    // An equal-budget sweep runs one job at a time: the next starts when the previous one ends.
+    // An equal-budget sweep is one job: the engine trains its runs one after another as a group.
     connect(d->newRunPage->budgetPanel(), &BudgetPanel::sweepRequested, this,
-            [this](const std::vector<TrainSpec>& specs) {
-                if (specs.empty() || d->controller->activeJob()) {
-                    return;
-                }
-                d->sweepQueue.assign(specs.begin() + 1, specs.end());
-                startJob(specs.front(), 0);
-                d->sweepJob = d->controller->activeJob();
-            });
+            [this](const SweepSpec& spec) { startJob(spec, 0); });
     connect(d->liveRunPage, &LiveRunPage::stopRequested, d->stopButton, &QPushButton::click);
     connect(d->runsPage, &RunsPage::compareRequested, this, [this](const QList<qint64>& ids) {
         compareRuns(std::vector<RunId>(ids.begin(), ids.end()));
@@ -211,25 +200,6 @@ MainWindow::MainWindow(Engine& engine, RunStore store, QWidget* parent)
                 if (d->isCloseRequested) {
                     close();
                 }
-            });
-    // After the handler above: a sweep's next run starts; stopping one run (or closing the
-    // window) drops the rest of the sweep, a failed run does not.
-    connect(d->controller, &EngineController::jobFinished, this,
-            [this](qint64 jobId, const JobResult& result) {
-                if (!d->sweepJob || *d->sweepJob != jobId) {
-                    return;
-                }
-                d->sweepJob.reset();
-                if (result.status == JobStatus::Cancelled || d->isCloseRequested) {
-                    d->sweepQueue.clear();
-                }
-                if (d->sweepQueue.empty()) {
-                    return;
-                }
-                const TrainSpec next = d->sweepQueue.front();
-                d->sweepQueue.pop_front();
-                startJob(next, 0);
-                d->sweepJob = d->controller->activeJob();
             });
     connect(d->runs, &RunTableModel::loadFailed, this, [this](const QString& message) {
         statusBar()->showMessage(tr("Cannot read the run store: %1").arg(message));

@@ -76,6 +76,13 @@ QString methodDescription(AdapterMethod method)
     case AdapterMethod::AdaLora:
         return MethodOptions::tr("Starts at rank init_r and prunes the least important directions "
                                  "to an average rank target_r during training.");
+    case AdapterMethod::HeteroLora:
+        return MethodOptions::tr("LoRA on a share of the target modules chosen by a zero-cost "
+                                 "proxy (GRAD-NORM by default) and re-chosen during training.");
+    case AdapterMethod::Clover:
+        return MethodOptions::tr("CLOVER: orthonormal factors of each attention head (QR, or the "
+                                 "SVD of V-O) stay frozen; a full d x d core per head is "
+                                 "trained. No rank to choose.");
     case AdapterMethod::Full:
         return MethodOptions::tr("Trains every weight of the model; no adapter settings. Needs "
                                  "memory for gradients and optimiser state of the whole model.");
@@ -98,6 +105,7 @@ std::vector<std::string_view> adapterFieldsOf(AdapterMethod method)
         return loraFamily;
     case AdapterMethod::Olora:
     case AdapterMethod::Dora:
+    case AdapterMethod::HeteroLora:
         return loraFamily;
     case AdapterMethod::LoraGa:
         loraFamily.insert(loraFamily.end(), {"lora_ga_direction", "lora_ga_scale", "lora_ga_gamma",
@@ -112,6 +120,8 @@ std::vector<std::string_view> adapterFieldsOf(AdapterMethod method)
     case AdapterMethod::AdaLora:
         return {"lora_alpha", "lora_dropout", "init_r", "target_r", "tinit",
                 "tfinal",     "deltaT",       "beta1",  "beta2",    "orth_reg_weight"};
+    case AdapterMethod::Clover:
+        return {"lora_dropout"};
     case AdapterMethod::Full:
         return {};
     }

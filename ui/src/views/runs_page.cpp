@@ -136,6 +136,21 @@ QMenu* RunsPage::contextMenuForRow(int row)
         connect(action, &QAction::triggered, this,
                 [this, id, page = page] { Q_EMIT openRequested(id, page); });
     }
+    // The runs of its equal-budget sweep, when it belongs to one.
+    if (const RunSummary* run = m_model.runAt(m_model.rowOfRun(id)); run && run->groupId) {
+        QList<qint64> group;
+        for (int r = m_model.rowCount() - 1; r >= 0; --r) { // oldest first
+            if (m_model.runAt(r)->groupId == run->groupId) {
+                group.append(m_model.runAt(r)->id);
+            }
+        }
+        menu->addSeparator();
+        QAction* compareGroup =
+            menu->addAction(tr("Compare its sweep (%1 runs)").arg(group.size()));
+        compareGroup->setObjectName(QStringLiteral("compareSweep"));
+        connect(compareGroup, &QAction::triggered, this,
+                [this, group] { Q_EMIT compareRequested(group); });
+    }
     if (selectedRunIds().size() >= 2) {
         menu->addSeparator();
         connect(menu->addAction(tr("Compare selected")), &QAction::triggered, m_compare,
