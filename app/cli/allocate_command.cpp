@@ -16,6 +16,7 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <system_error>
 
 namespace ftw::cli {
 namespace {
@@ -70,6 +71,9 @@ Expected<AllocateSpec> allocateSpecFromOptions(const AllocateCliOptions& o)
     }
     TrainCliOptions trainOptions = o.train;
     trainOptions.method.reset(); // the candidates are plain LoRA modules at rank r
+    // HeteroLoRA's own settings are set on the spec below (lora refuses them).
+    trainOptions.isShortcuts = false;
+    trainOptions.isSeparateBudgets = false;
     Expected<TrainSpec> train = trainSpecFromOptions(trainOptions);
     if (!train) {
         return train.error();
@@ -77,6 +81,9 @@ Expected<AllocateSpec> allocateSpecFromOptions(const AllocateCliOptions& o)
     AllocateSpec spec;
     spec.train = std::move(*train);
     spec.train.adapter.method = AdapterMethod::Lora;
+    spec.train.adapter.shortcuts = spec.train.adapter.shortcuts || o.train.isShortcuts;
+    spec.train.adapter.separateBudgets =
+        spec.train.adapter.separateBudgets || o.train.isSeparateBudgets;
     // Absolute paths, so that the written run config works from any folder.
     spec.train.modelDir = std::filesystem::absolute(spec.train.modelDir);
     spec.train.data.path = std::filesystem::absolute(spec.train.data.path);
@@ -104,13 +111,13 @@ void printAllocation(const CliContext& ctx, const JobResult& result)
     }
     const std::string proxy = output.value("proxy", "");
     std::array<char, 200> line{};
-    std::snprintf(line.data(), line.size(), "%5s  %-18s %10s %10s %10s %10s  %s\n", "layer",
+    std::snprintf(line.data(), line.size(), "%5s  %-21s %10s %10s %10s %10s  %s\n", "layer",
                   "module", "grad-norm", "snip", "synflow", "random", "rank");
     ctx.out << line.data();
     for (const json& m : output["modules"]) {
         const bool isOn = m.value("enabled", false);
         const std::string rank = isOn ? std::to_string(m.value("rank", 0)) : std::string("off");
-        std::snprintf(line.data(), line.size(), "%5lld  %-18s %10s %10s %10s %10s  %s\n",
+        std::snprintf(line.data(), line.size(), "%5lld  %-21s %10s %10s %10s %10s  %s\n",
                       static_cast<long long>(m.value("layer", -1)), m.value("module", "").c_str(),
                       score(m["grad_norm"]).c_str(), score(m["snip"]).c_str(),
                       score(m["synflow"]).c_str(), score(m["random"]).c_str(), rank.c_str());
@@ -131,12 +138,23 @@ void printAllocation(const CliContext& ctx, const JobResult& result)
             << formatGrouped(output.value("candidate_params", std::int64_t{0})) << ")\n";
 }
 
+/// Writes the run config to a temporary name beside `path` and renames it when complete.
 bool writeConfig(const CliContext& ctx, const std::string& path, const json& config)
 {
-    std::ofstream out(path);
-    out << config.dump(2) << '\n';
-    if (!out) {
-        (void)fail(ctx, "cannot write the run config to '" + path + "'");
+    const std::string partial = path + ".partial";
+    {
+        std::ofstream out(partial);
+        out << config.dump(2) << '\n';
+        if (!out.flush()) {
+            (void)fail(ctx, "cannot write the run config to '" + path + "'");
+            return false;
+        }
+    }
+    std::error_code error;
+    std::filesystem::rename(partial, path, error);
+    if (error) {
+        std::filesystem::remove(partial, error);
+        (void)fail(ctx, "cannot write the run config to '" + path + "': " + error.message());
         return false;
     }
     return true;

@@ -43,6 +43,7 @@ struct Options {
     TrainCliOptions train;
     AllocateCliOptions allocate;
     SweepCliOptions sweep;
+    DecomposeCliOptions decompose;
     std::vector<RunId> compareIds;
 };
 
@@ -205,6 +206,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     addTrainCommands(app, options.train, options.databasePath, options.isJson, action);
     addAllocateCommand(app, options.allocate, options.databasePath, options.isJson, action);
     addSweepCommand(app, options.sweep, options.databasePath, options.isJson, action);
+    addDecomposeCommand(app, options.decompose, options.databasePath, options.isJson, action);
 
     CLI::App* demo = app.add_subcommand(
         "demo", "run a small demonstration job (fits a linear model) and record it as a run");

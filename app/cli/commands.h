@@ -85,6 +85,8 @@ struct TrainCliOptions {
     std::optional<std::string> proxy; ///< HeteroLoRA
     std::optional<double> budgetFraction;
     std::optional<std::int64_t> reallocEvery;
+    bool isShortcuts = false;       ///< HeteroLoRA: the shortcut connections are units too
+    bool isSeparateBudgets = false; ///< HeteroLoRA: p of the modules and p of the shortcuts
     std::optional<std::int64_t> steps;
     std::optional<double> epochs;
     std::optional<std::int64_t> batchSize;
@@ -121,6 +123,7 @@ struct SweepCliOptions {
     std::string methods;
     std::optional<double> targetParams;
     std::optional<double> targetPercent;
+    std::optional<std::string> targetMethod;
 };
 /// Registers `ftw sweep` on `app`.
 void addSweepCommand(CLI::App& app, SweepCliOptions& options, std::string& databasePath,
@@ -143,8 +146,21 @@ struct AllocateCliOptions {
 void addAllocateCommand(CLI::App& app, AllocateCliOptions& options, std::string& databasePath,
                         bool& isJson, std::function<int(const CliContext&)>& action);
 /// `ftw allocate --model DIR --data FILE [--targets a,b] [--r 8] [--proxy P] [--budget-fraction F |
-/// --budget-params N] [--ranks 0,2,4,8] [--batches K] [--out-config FILE] [--train]`
+/// --budget-params N] [--ranks 0,2,4,8] [--batches K] [--shortcuts [--separate-budgets]]
+/// [--out-config FILE] [--train]`
 int allocate(const CliContext& ctx, const AllocateCliOptions& options);
+/// What `ftw decompose` was given: the spec's model, output, eval data, seed and name, and the
+/// pruning options as typed (checked by decompose(), so that the message names the option).
+struct DecomposeCliOptions {
+    DecomposeSpec spec;
+    std::optional<double> pruneRatio;
+    std::optional<double> pruneThreshold;
+};
+/// Registers `ftw decompose` on `app`.
+void addDecomposeCommand(CLI::App& app, DecomposeCliOptions& options, std::string& databasePath,
+                         bool& isJson, std::function<int(const CliContext&)>& action);
+/// `ftw decompose --model DIR [--out DIR] [--prune-ratio R | --prune-threshold T] [--data FILE]`
+int decompose(const CliContext& ctx, const DecomposeCliOptions& options);
 /// `ftw train (--config RUN.json | options)`
 int train(const CliContext& ctx, const TrainCliOptions& options);
 /// `ftw eval --model DIR [--adapter DIR] --data FILE ...`

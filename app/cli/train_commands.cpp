@@ -13,6 +13,16 @@
 namespace ftw::cli {
 namespace {
 
+/// Every method's name, joined by `separator`.
+std::string methodNames(const std::string& separator)
+{
+    std::string names;
+    for (const AdapterMethod method : allAdapterMethods()) {
+        names += (names.empty() ? "" : separator) + std::string(adapterMethodName(method));
+    }
+    return names;
+}
+
 std::vector<std::string> splitList(const std::string& text)
 {
     std::vector<std::string> items;
@@ -89,9 +99,7 @@ void addTrainSpecOptions(CLI::App& command, TrainCliOptions& o)
         ->check(CLI::Range(2, 1'000'000));
     train->add_option("--validation-ratio", o.validationRatio, "share held out for eval")
         ->check(CLI::Range(0.0, 0.9));
-    train->add_option("--method", o.method,
-                      "lora, pissa, olora, lora-ga, dora, vera, bone, bat, adalora, heterolora, "
-                      "full");
+    train->add_option("--method", o.method, methodNames(", "));
     train->add_option("--r", o.r, "rank (LoRA family, VeRA) or block size (Bone, Bat)");
     train->add_option("--alpha", o.alpha, "LoRA alpha");
     train->add_option("--dropout", o.dropout, "adapter dropout");
@@ -111,6 +119,11 @@ void addTrainSpecOptions(CLI::App& command, TrainCliOptions& o)
         ->check(CLI::Range(0.0, 1.0));
     train->add_option("--realloc-every", o.reallocEvery,
                       "HeteroLoRA: re-score and re-choose every N steps (0: once, at the start)");
+    train->add_flag("--shortcuts", o.isShortcuts,
+                    "HeteroLoRA: the 4 LoRA-adapted shortcut connections per layer are units too");
+    train->add_flag("--separate-budgets", o.isSeparateBudgets,
+                    "HeteroLoRA with --shortcuts: switch on the budget fraction of the modules and "
+                    "of the shortcuts separately (default: one ranking)");
     train->add_option("--steps", o.steps, "optimiser steps (0: use --epochs)");
     train->add_option("--epochs", o.epochs, "passes over the training data");
     train->add_option("--batch-size", o.batchSize, "examples per micro-batch");
@@ -216,9 +229,8 @@ Expected<TrainSpec> trainSpecFromOptions(const TrainCliOptions& o)
         const std::optional<AdapterMethod> method = parseAdapterMethod(*o.method);
         if (!method) {
             return ErrorInfo{ErrorCode::InvalidConfig,
-                             "unknown method '" + *o.method +
-                                 "'; expected lora, pissa, olora, lora-ga, dora, vera, bone, bat, "
-                                 "adalora, heterolora or full",
+                             "unknown method '" + *o.method + "'; expected one of " +
+                                 methodNames(", "),
                              {}};
         }
         spec.adapter.method = *method;
@@ -250,6 +262,12 @@ Expected<TrainSpec> trainSpecFromOptions(const TrainCliOptions& o)
     }
     applyIf(o.budgetFraction, spec.adapter.budgetFraction);
     applyIf(o.reallocEvery, spec.adapter.reallocEvery);
+    if (o.isShortcuts) {
+        spec.adapter.shortcuts = true;
+    }
+    if (o.isSeparateBudgets) {
+        spec.adapter.separateBudgets = true;
+    }
     applyIf(o.steps, spec.train.maxSteps);
     applyIf(o.epochs, spec.train.epochs);
     applyIf(o.batchSize, spec.train.batchSize);

@@ -4,6 +4,7 @@
 #include "core/api_guard.h"
 #include "core/device.h"
 #include "jobs/allocate_job.h"
+#include "jobs/decompose_job.h"
 #include "jobs/demo_job.h"
 #include "jobs/eval_job.h"
 #include "jobs/job_runner.h"
@@ -86,6 +87,8 @@ JobHandle Engine::submit(const JobSpec& spec)
                 return jobs::makeSweepJob(s);
             } else if constexpr (std::is_same_v<Spec, AllocateSpec>) {
                 return jobs::makeAllocateJob(s);
+            } else if constexpr (std::is_same_v<Spec, DecomposeSpec>) {
+                return jobs::makeDecomposeJob(s);
             } else {
                 static_assert(std::is_same_v<Spec, MergeSpec>);
                 return jobs::makeMergeJob(s);

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -42,6 +43,25 @@ protected:
     std::string db() const { return (m_dir / "ftw.db").string(); }
 
     test::TempDir m_dir;
+};
+
+/// A CliTest with a tiny random Llama (`ftw make-tiny-model`) and 16 prompt-completion examples
+/// ("3+3=" -> "6;") to train on.
+class TinyLlamaCliTest : public CliTest {
+protected:
+    void SetUp() override
+    {
+        CliTest::SetUp();
+        ASSERT_EQ(ftw({"make-tiny-model", model(), "--arch", "llama"}).exitCode, 0);
+        std::ofstream out(data());
+        for (int i = 0; i < 16; ++i) {
+            out << R"({"prompt": ")" << i % 10 << R"(+3=", "completion": ")" << i % 10 + 3
+                << R"(;"})" << '\n';
+        }
+    }
+
+    std::string model() const { return (m_dir / "model").string(); }
+    std::string data() const { return (m_dir / "data.jsonl").string(); }
 };
 
 } // namespace ftw::cli

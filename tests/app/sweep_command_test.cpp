@@ -7,27 +7,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <fstream>
 
 namespace ftw::cli {
 namespace {
 
-class SweepCommandTest : public CliTest {
-protected:
-    void SetUp() override
-    {
-        CliTest::SetUp();
-        ASSERT_EQ(ftw({"make-tiny-model", model(), "--arch", "llama"}).exitCode, 0);
-        std::ofstream out(data());
-        for (int i = 0; i < 16; ++i) {
-            out << R"({"prompt": ")" << i % 10 << R"(+2=", "completion": ")" << i % 10 + 2
-                << R"(;"})" << '\n';
-        }
-    }
-
-    std::string model() const { return (m_dir / "model").string(); }
-    std::string data() const { return (m_dir / "data.jsonl").string(); }
-};
+using SweepCommandTest = TinyLlamaCliTest;
 
 TEST_F(SweepCommandTest, TrainsEveryMethodAtTheBudgetAsOneGroup)
 {
@@ -70,6 +56,44 @@ TEST_F(SweepCommandTest, TrainsEveryMethodAtTheBudgetAsOneGroup)
     EXPECT_NE(text.out.find("succeeded"), std::string::npos) << text.out;
 }
 
+TEST_F(SweepCommandTest, CloversFixedCountIsTheTargetTheOthersAreMatchedToWithinOneStep)
+{
+    const CliOutcome swept = ftw({"sweep", "--model", model(), "--data", data(), "--methods",
+                                  "clover,lora,bone", "--target-method", "clover", "--steps", "2",
+                                  "--validation-ratio", "0.25", "--db", db(), "--json"});
+    ASSERT_EQ(swept.exitCode, 0) << swept.err;
+    const nlohmann::json output = nlohmann::json::parse(swept.out)["output"];
+    // CLOVER's count by hand on the tiny Llama (2 layers, 2 KV heads of 16, intermediate 128):
+    // k and v per KV head 2 x 16^2 each, up_proj in 2 blocks of 64^2.
+    const std::int64_t clover = 2 * (2 * 2 * 16 * 16 + 2 * 64 * 64);
+    EXPECT_EQ(output["target_params"].get<double>(), static_cast<double>(clover));
+    const nlohmann::json runs = output["runs"];
+    ASSERT_EQ(runs.size(), 3U);
+    EXPECT_EQ(runs[0]["fixed"], true);
+    EXPECT_EQ(runs[0]["trainable_params"], clover);
+    EXPECT_EQ(runs[0]["within_one_step"], true);
+    for (std::size_t i = 1; i < 3; ++i) {
+        SCOPED_TRACE(runs[i]["method"].get<std::string>());
+        EXPECT_EQ(runs[i]["status"], "succeeded");
+        EXPECT_EQ(runs[i]["within_one_step"], true);
+        // No other valid value of the knob comes closer: the neighbours on either side are
+        // farther from CLOVER's count (or not valid).
+        AdapterConfig adapter;
+        adapter.method = *parseAdapterMethod(runs[i]["method"].get<std::string>());
+        adapter.targetModules = {"all-linear"};
+        const std::int64_t value = runs[i]["value"].get<std::int64_t>();
+        const std::int64_t trained = runs[i]["trainable_params"].get<std::int64_t>();
+        for (const std::int64_t other : {value - 1, value + 1}) {
+            adapter.r = other;
+            const auto budget = computeBudget(model(), adapter);
+            if (other > 0 && budget) {
+                EXPECT_GE(std::abs(budget->trainableParams - clover), std::abs(trained - clover))
+                    << other;
+            }
+        }
+    }
+}
+
 TEST_F(SweepCommandTest, ABadPlanIsRefusedBeforeAnythingIsRecorded)
 {
     const CliOutcome unknown = ftw({"sweep", "--model", model(), "--data", data(), "--methods",
@@ -80,10 +104,16 @@ TEST_F(SweepCommandTest, ABadPlanIsRefusedBeforeAnythingIsRecorded)
         ftw({"sweep", "--model", model(), "--data", data(), "--methods", "lora", "--db", db()});
     EXPECT_EQ(noBudget.exitCode, 2);
     EXPECT_NE(noBudget.err.find("--target-params"), std::string::npos) << noBudget.err;
-    const CliOutcome full = ftw({"sweep", "--model", model(), "--data", data(), "--methods",
-                                 "lora,full", "--target-params", "2500", "--db", db()});
-    EXPECT_EQ(full.exitCode, 2);
-    EXPECT_NE(full.err.find("'full'"), std::string::npos) << full.err;
+    const CliOutcome twice = ftw({"sweep", "--model", model(), "--data", data(), "--methods",
+                                  "lora,vera,lora", "--target-params", "2500", "--db", db()});
+    EXPECT_EQ(twice.exitCode, 2);
+    EXPECT_NE(twice.err.find("'lora' is listed twice"), std::string::npos) << twice.err;
+    // CLOVER cannot adapt o_proj, and the plan says so before anything trains.
+    const CliOutcome clover =
+        ftw({"sweep", "--model", model(), "--data", data(), "--methods", "lora,clover", "--targets",
+             "q_proj,o_proj", "--target-params", "2500", "--db", db()});
+    EXPECT_EQ(clover.exitCode, 2);
+    EXPECT_NE(clover.err.find("o_proj"), std::string::npos) << clover.err;
     auto store = RunStore::open(db(), StoreMode::ReadOnly);
     if (store) { // the store may not even exist: nothing was recorded
         EXPECT_TRUE(store->listRuns()->empty());

@@ -96,6 +96,17 @@ struct AdapterConfig {
     std::int64_t reallocEvery = 0;     ///< re-score every this many steps; 0: once, at step 0
     std::int64_t scoreBatches = 32;    ///< imp_limit_test_batches: training batches a score reads
     std::int64_t scoreWarmupSteps = 2; ///< throwaway AdamW steps before SNIP/SYNFLOW (B != 0)
+    /// HeteroLoRA's LoRA-adapted shortcut connections (seed-papers.md 3.5) are units too: four
+    /// per layer (residual1, residual2, shortcut_sa, shortcut_ffn; layer 0 has no shortcut_ffn),
+    /// each a D x D identity or zero base plus a LoRA pair of rank r. heterolora only.
+    bool shortcuts = false;
+    double shortcutAlpha = 4.0; ///< the shortcuts' LoRA alpha (scale shortcut_alpha / r)
+    /// With shortcuts: floor(p N_lora) modules and round(p N_shortcut) shortcuts are chosen in two
+    /// separate rankings; false (combined) ranks both kinds together for the same total.
+    bool separateBudgets = false;
+    /// The shortcuts a static allocation trains (always on), by full name
+    /// ("model.layers.3.shortcut.shortcut_sa"); lora only. Written by `ftw allocate`.
+    std::vector<std::string> shortcutModules;
 
     /// Seeds every random init (A of LoRA, VeRA's projections, randomised SVD).
     std::uint64_t seed = 0;

@@ -116,16 +116,21 @@ struct BudgetMatch {
     double relativeError = 0.0; ///< (trainableParams - target) / target, signed
     bool isFixed = false;       ///< full fine-tuning or CLOVER: nothing to choose
     bool isAtLimit = false;     ///< the target lies outside what the valid values reach
-    std::string unavailable;    ///< non-empty: why the method cannot adapt these targets
+    /// What one step of the knob changes near the target: the counts of the two valid values
+    /// around it differ by this many parameters (0 when fixed or with one valid value). A match
+    /// is "within one rank step" when |trainableParams - target| <= stepParams.
+    std::int64_t stepParams = 0;
+    std::string unavailable; ///< non-empty: why the method cannot adapt these targets
 };
 
 /// For each of lora, pissa, olora, lora-ga, dora, vera, bone, bat and adalora, the rank, block
-/// size or init_r (from 1 up to the largest useful one: min(in, out) of the chosen modules) whose
-/// trainable count is closest to `target`, ties going to the smaller value; full fine-tuning last,
-/// fixed. Only valid values are considered: Bat's block size divides in and out of every target,
-/// PiSSA/OLoRA keep r <= min(in, out), LoRA-GA 2r <= min(in, out). Every other setting of `base`
-/// (targets, exclusions, layers, rank_pattern) is kept. Thread-safe; pure. Returns the errors of
-/// computeBudget(), and InvalidArgument when the target is missing or not positive.
+/// size or init_r (from 1 up to the largest useful one: min(in, out) of the chosen modules; for
+/// VeRA, whose r is unbounded, 16x the widest in or out) whose trainable count is closest to
+/// `target`, ties going to the smaller value; CLOVER and full fine-tuning last, fixed. Only valid
+/// values are considered: Bat's block size divides in and out of every target, PiSSA/OLoRA keep r
+/// <= min(in, out), LoRA-GA 2r <= min(in, out). Every other setting of `base` (targets, exclusions,
+/// layers, rank_pattern) is kept. Thread-safe; pure. Returns the errors of computeBudget(), and
+/// InvalidArgument when the target is missing or not positive.
 [[nodiscard]] Expected<std::vector<BudgetMatch>> solveBudget(const std::filesystem::path& modelDir,
                                                              const AdapterConfig& base,
                                                              const BudgetTarget& target);

@@ -69,8 +69,35 @@ struct AllocateSpec {
     std::vector<std::int64_t> rankSet;
 };
 
+/// CLOVER's absorb-decompose of a model's attention (seed-papers.md 2.2-2.4) as a job: decomposes
+/// every head (Q-K and V-O absorbed and split by SVD where nothing sits between the factors, head-
+/// wise QR where RoPE or grouped-query attention forbids it), checks that the reparameterised
+/// model reproduces the original logits, optionally prunes directions by singular value and
+/// compares that with vanilla pruning of as many original head dimensions. Records a run (kind
+/// "decompose", method "clover"); its output JSON holds the side-by-side figures.
+struct DecomposeSpec {
+    std::string runName = "decompose";
+    std::filesystem::path modelDir; ///< Hugging Face folder
+    /// Optional: where the folded model is written as a Hugging Face folder (config.json, the
+    /// tokenizer files, model.safetensors in f32), with the original shapes (pruned directions
+    /// are zero). It must not exist or be empty; it is written under `<outputDir>.partial`,
+    /// verified by reloading and renamed when complete.
+    std::filesystem::path outputDir;
+    /// > 0: remove round(ratio * head_dim) directions with the smallest singular values in every
+    /// head of every absorbed pair; (0, 1). At most one of ratio and threshold; neither keeps every
+    /// direction (the lossless reparameterisation).
+    double pruneRatio = 0.0;
+    /// > 0: remove every direction whose singular value is at most this.
+    double pruneThreshold = 0.0;
+    /// Optional (empty path: none): a dataset as ftw train reads it. Every example's mean
+    /// next-token loss over its trained tokens is reported for the original and pruned models.
+    DataConfig evalData;
+    std::uint64_t seed = 0; ///< the fixed batch of token ids the logits are compared on
+};
+
 /// Everything the engine can be asked to do.
-using JobSpec = std::variant<DemoJobSpec, TrainSpec, EvalSpec, MergeSpec, SweepSpec, AllocateSpec>;
+using JobSpec = std::variant<DemoJobSpec, TrainSpec, EvalSpec, MergeSpec, SweepSpec, AllocateSpec,
+                             DecomposeSpec>;
 
 /// How a job ended. `runId` is the run it recorded in the store, 0 when it recorded none.
 struct JobResult {

@@ -6,6 +6,7 @@
 #include <ftw/expected.h>
 #include <ftw/run_config.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,22 @@ struct SweepSpec {
     TrainSpec base;                ///< everything but the method and its knob
     std::vector<AdapterMethod> methods;
     BudgetTarget target;
+    /// Set: the target is this method's trainable count at `base`'s settings instead of `target`
+    /// (for example CLOVER's fixed count, so that every other method is matched to it).
+    std::optional<AdapterMethod> targetMethod;
+};
+
+/// One run of a sweep: its config and the solver's match that set its knob (for a method with
+/// nothing to choose, CLOVER and full fine-tuning, a fixed match with its count).
+struct SweepRun {
+    TrainSpec spec;
+    BudgetMatch match;
+};
+
+/// The plan of a sweep: the target in trainable parameters and the runs in order.
+struct SweepPlan {
+    double targetParams = 0.0;
+    std::vector<SweepRun> runs;
 };
 
 /// `adapter` with the method and knob of `match`: r (the LoRA family, VeRA), the block size (Bone,
@@ -27,11 +44,14 @@ struct SweepSpec {
 /// has no knob. Pure.
 [[nodiscard]] AdapterConfig applyBudgetMatch(AdapterConfig adapter, const BudgetMatch& match);
 
-/// The runs of a sweep: for each method of `spec.methods`, in that order, `spec.base` with
-/// applyBudgetMatch() of the solver's match, named "<runName>-<method>". Returns the errors of
-/// solveBudget(); InvalidArgument when no method is given, a method is listed twice, or the solver
-/// cannot serve a method (full fine-tuning has nothing to set; a method that cannot adapt the
-/// targets), naming it.
+/// The plan of a sweep: for each method of `spec.methods`, in that order, `spec.base` with
+/// applyBudgetMatch() of the solver's match, named "<runName>-<method>"; CLOVER and full
+/// fine-tuning run at their fixed counts. Returns the errors of solveBudget() and computeBudget();
+/// InvalidArgument when no method is given, a method is listed twice, or a method cannot adapt the
+/// targets, naming it.
+[[nodiscard]] Expected<SweepPlan> planSweep(const SweepSpec& spec);
+
+/// The run configs of planSweep(), in order.
 [[nodiscard]] Expected<std::vector<TrainSpec>> sweepRunSpecs(const SweepSpec& spec);
 
 } // namespace ftw

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 namespace ftw {
 namespace {
@@ -123,7 +124,19 @@ void validateAdapterConfig(const AdapterConfig& c)
         require(c.reallocEvery >= 0, "realloc_every", "0 (allocate once) or a number of steps");
         require(c.scoreBatches >= 1, "score_batches", "at least one batch");
         require(c.scoreWarmupSteps >= 0, "score_warmup_steps", "0 or more steps");
+        require(c.shortcuts || !c.separateBudgets, "heterolora_separate_budgets",
+                "false unless heterolora_shortcuts is true (it splits the budget between "
+                "modules and shortcuts)");
     }
+    require(c.method == AdapterMethod::HeteroLora || !c.shortcuts, "heterolora_shortcuts",
+            "false for " + std::string(adapterMethodName(c.method)) +
+                " (shortcut units belong to heterolora)");
+    require(c.method == AdapterMethod::Lora || c.shortcutModules.empty(),
+            "heterolora_shortcut_modules",
+            "empty for " + std::string(adapterMethodName(c.method)) +
+                " (a static HeteroLoRA allocation with shortcuts trains as lora)");
+    require(c.shortcutAlpha > 0.0 && std::isfinite(c.shortcutAlpha), "heterolora_shortcut_alpha",
+            "a positive number");
     if (c.method == AdapterMethod::AdaLora) {
         require(c.r == 0, "r", "none for adalora, whose starting rank is init_r (--init-r)");
         require(c.initR >= 1, "init_r", "a rank of at least 1");

@@ -7,6 +7,7 @@
 
 #include "clover/clover_adapter.h"
 #include "heterolora/gated_lora.h"
+#include "heterolora/shortcuts.h"
 #include "model/projections.h"
 
 #include <ftw/error.h>
@@ -80,7 +81,15 @@ AdapterSet AdapterSet::attach(nn::DecoderImpl& decoder, const AdapterConfig& con
     set.m_config = config;
     set.m_decoder = &decoder;
     set.m_allProjections = model::projectionSpecs(decoder.config());
-    const std::vector<Target> targets = selectTargets(set.m_allProjections, config);
+    const std::vector<Target> shortcutTargets =
+        heterolora::shortcutTargets(decoder.config(), config);
+    // A static HeteroLoRA allocation may have chosen shortcuts only.
+    const bool isShortcutsOnly =
+        !config.shortcutModules.empty() &&
+        std::none_of(set.m_allProjections.begin(), set.m_allProjections.end(),
+                     [&](const model::ProjectionSpec& spec) { return isTargeted(spec, config); });
+    const std::vector<Target> targets =
+        isShortcutsOnly ? std::vector<Target>{} : selectTargets(set.m_allProjections, config);
     const bool full = config.method == Method::Full;
     for (auto& parameter : decoder.parameters()) {
         parameter.set_requires_grad(full);
@@ -171,6 +180,17 @@ AdapterSet AdapterSet::attach(nn::DecoderImpl& decoder, const AdapterConfig& con
     if (config.method == Method::AdaLora) {
         set.m_allocator = std::make_unique<AdaLoraAllocator>(config, std::move(adaloraModules));
     }
+    if (!shortcutTargets.empty()) {
+        if (decoder.residualHooks) {
+            throw Error(ErrorCode::InvalidArgument,
+                        "the model already has shortcuts installed by another adapter");
+        }
+        set.m_shortcuts = std::make_shared<heterolora::Shortcuts>(shortcutTargets);
+        if (options.initialise) {
+            set.m_shortcuts->initDefault(config.gaussianInit, generator);
+        }
+        decoder.residualHooks = set.m_shortcuts;
+    }
     return set;
 }
 
@@ -181,6 +201,7 @@ AdapterSet::AdapterSet(AdapterSet&& other) noexcept
     , m_allProjections(std::move(other.m_allProjections))
     , m_vera(std::move(other.m_vera))
     , m_allocator(std::move(other.m_allocator))
+    , m_shortcuts(std::move(other.m_shortcuts))
     , m_merged(other.m_merged)
 {
     other.m_modules.clear();
@@ -196,6 +217,7 @@ AdapterSet& AdapterSet::operator=(AdapterSet&& other) noexcept
         m_allProjections = std::move(other.m_allProjections);
         m_vera = std::move(other.m_vera);
         m_allocator = std::move(other.m_allocator);
+        m_shortcuts = std::move(other.m_shortcuts);
         m_merged = other.m_merged;
         other.m_modules.clear();
     }
@@ -216,6 +238,10 @@ void AdapterSet::uninstall()
         }
     }
     m_modules.clear();
+    if (m_shortcuts && m_decoder != nullptr && m_decoder->residualHooks == m_shortcuts) {
+        m_decoder->residualHooks.reset();
+    }
+    m_shortcuts.reset();
 }
 
 const AdapterSet::Module* AdapterSet::find(const std::string& moduleName) const
@@ -237,6 +263,11 @@ std::vector<std::pair<std::string, at::Tensor>> AdapterSet::trainableParameters(
     for (const Module& m : m_modules) {
         for (const NamedTensor& t : m.adapter->trainable()) {
             all.emplace_back(m.name + "." + t.name, t.tensor);
+        }
+    }
+    if (m_shortcuts) {
+        for (auto& named : m_shortcuts->namedTensors()) {
+            all.push_back(std::move(named));
         }
     }
     return all;
@@ -281,6 +312,9 @@ void AdapterSet::to(const c10::Device& device)
     if (m_vera) {
         m_vera->a = m_vera->a.to(device);
         m_vera->b = m_vera->b.to(device);
+    }
+    if (m_shortcuts) {
+        m_shortcuts->to(device);
     }
 }
 

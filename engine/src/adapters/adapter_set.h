@@ -13,6 +13,10 @@
 #include <string>
 #include <vector>
 
+namespace ftw::heterolora {
+class Shortcuts;
+} // namespace ftw::heterolora
+
 namespace ftw::adapters {
 
 /// What attaching needs beyond the config.
@@ -39,8 +43,11 @@ public:
 
     /// Selects the targets of `config` among the decoder's projections, freezes every parameter
     /// (full fine-tuning instead makes every parameter train) and installs the adapters,
-    /// initialised with a CPU generator seeded by config.seed. The decoder must be on the CPU; move
-    /// both afterwards with to(). Throws Error{InvalidArgument} for bad settings or targets.
+    /// initialised with a CPU generator seeded by config.seed. HeteroLoRA's shortcuts (heterolora
+    /// with shortcuts, or lora with shortcut_modules) are installed as the decoder's residual
+    /// hooks, initialised after the modules; a config with shortcut_modules may select no module
+    /// at all. The decoder must be on the CPU; move both afterwards with to(). Throws
+    /// Error{InvalidArgument} for bad settings or targets.
     static AdapterSet attach(nn::DecoderImpl& decoder, const AdapterConfig& config,
                              const AttachOptions& options = {});
 
@@ -48,7 +55,8 @@ public:
     AdapterSet& operator=(AdapterSet&& other) noexcept;
     AdapterSet(const AdapterSet&) = delete;
     AdapterSet& operator=(const AdapterSet&) = delete;
-    /// Uninstalls the adapters from the projections (the base weights stay as they are).
+    /// Uninstalls the adapters from the projections and the shortcuts from the decoder, which
+    /// must still exist (the base weights stay as they are).
     ~AdapterSet();
 
     [[nodiscard]] const AdapterConfig& config() const { return m_config; }
@@ -61,12 +69,14 @@ public:
     }
 
     /// Every tensor that trains, with its full in-model name ("model.layers.0.self_attn.q_proj.
-    /// lora_A.weight"; for full fine-tuning the decoder's own parameter names).
+    /// lora_A.weight"; for full fine-tuning the decoder's own parameter names); the shortcuts'
+    /// ("model.layers.0.shortcut.residual1.lora_A.weight") after the modules'.
     [[nodiscard]] std::vector<std::pair<std::string, at::Tensor>> trainableParameters() const;
     /// Elements of trainableParameters().
     [[nodiscard]] std::int64_t trainableCount() const;
 
-    /// Merges every adapter into its base weight / undoes it. No-ops when already so.
+    /// Merges every adapter into its base weight / undoes it. No-ops when already so. Shortcuts
+    /// are in no weight: they keep running as the decoder's residual hooks.
     void merge();
     void unmerge();
     [[nodiscard]] bool merged() const { return m_merged; }
@@ -78,6 +88,11 @@ public:
     [[nodiscard]] const std::shared_ptr<VeraProjections>& veraProjections() const { return m_vera; }
     /// AdaLoRA's rank allocator; null for other methods.
     [[nodiscard]] AdaLoraAllocator* allocator() const { return m_allocator.get(); }
+    /// HeteroLoRA's shortcut units (heterolora/shortcuts.h); null when the config has none.
+    [[nodiscard]] const std::shared_ptr<heterolora::Shortcuts>& shortcuts() const
+    {
+        return m_shortcuts;
+    }
 
 private:
     AdapterSet() = default;
@@ -89,6 +104,7 @@ private:
     std::vector<model::ProjectionSpec> m_allProjections;
     std::shared_ptr<VeraProjections> m_vera;
     std::unique_ptr<AdaLoraAllocator> m_allocator;
+    std::shared_ptr<heterolora::Shortcuts> m_shortcuts;
     bool m_merged = false;
 };
 

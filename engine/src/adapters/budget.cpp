@@ -7,6 +7,7 @@
 #include "targets.h"
 
 #include "core/api_guard.h"
+#include "heterolora/shortcuts.h"
 #include "model/dtype.h"
 #include "model/model_config.h"
 #include "model/projections.h"
@@ -179,6 +180,13 @@ BudgetReport buildReport(const std::filesystem::path& modelDir, const AdapterCon
                                               t.spec.out, t.r, count});
         moduleTotal += count;
     }
+    // HeteroLoRA's shortcuts, as hidden x hidden "shortcut.*" modules: 2 r D each.
+    for (const Target& t : heterolora::shortcutTargets(config, adapter)) {
+        const std::int64_t count = t.r * (t.spec.in + t.spec.out);
+        report.modules.push_back(BudgetModule{t.spec.name, t.spec.kind, t.spec.layer, t.spec.in,
+                                              t.spec.out, t.r, count});
+        moduleTotal += count;
+    }
     addTotals(report, config.numLayers);
     report.trainableParams = adapters::totalTrainableCount(config, adapter, targets);
     report.otherTrainableParams = report.trainableParams - moduleTotal;
@@ -205,7 +213,15 @@ std::vector<std::int64_t> candidateValues(Method method, const std::vector<Targe
         divisor = std::gcd(divisor, std::gcd(t.spec.in, t.spec.out));
     }
     std::int64_t limit = largest;
-    if (method == Method::Pissa || method == Method::Olora) {
+    if (method == Method::Vera) {
+        // VeRA trains only r + out per module, and nothing bounds r (the shared frozen projections
+        // grow with it): up to 16x the widest module reaches the counts of LoRA at a small rank.
+        std::int64_t widest = 0;
+        for (const Target& t : targets) {
+            widest = std::max({widest, t.spec.in, t.spec.out});
+        }
+        limit = 16 * widest;
+    } else if (method == Method::Pissa || method == Method::Olora) {
         limit = smallest;
     } else if (method == Method::LoraGa) {
         limit = smallest / 2;
@@ -301,6 +317,11 @@ private:
             }
         }
         match.value = values[best];
+        if (values.size() > 1) {
+            const std::size_t upper = std::clamp<std::size_t>(lo, 1, values.size() - 1);
+            match.stepParams =
+                count(match.method, values[upper]) - count(match.method, values[upper - 1]);
+        }
         match.isAtLimit =
             lo == values.size() || (lo == 0 && static_cast<double>(bestCount) > m_target);
         return finish(match, bestCount);

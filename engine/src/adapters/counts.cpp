@@ -2,6 +2,7 @@
 #include "counts.h"
 
 #include "clover/segments.h"
+#include "heterolora/shortcuts.h"
 #include "model/projections.h"
 
 #include <algorithm>
@@ -62,9 +63,18 @@ std::int64_t totalTrainableCount(const model::ModelConfig& config, const Adapter
     if (adapter.method == Method::Full) {
         return model::modelParameterCount(config);
     }
-    std::int64_t total = 0;
+    std::int64_t total = shortcutTrainableCount(config, adapter);
     for (const Target& t : targets) {
         total += trainableCount(adapter.method, t);
+    }
+    return total;
+}
+
+std::int64_t shortcutTrainableCount(const model::ModelConfig& config, const AdapterConfig& adapter)
+{
+    std::int64_t total = 0;
+    for (const Target& t : heterolora::shortcutTargets(config, adapter)) {
+        total += t.r * (t.spec.in + t.spec.out);
     }
     return total;
 }

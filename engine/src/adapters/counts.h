@@ -27,8 +27,14 @@ struct LargestShape {
 /// 0 for the other methods.
 [[nodiscard]] std::int64_t sharedFrozenCount(Method method, const std::vector<Target>& targets);
 
-/// Trainable elements of the whole model: the sum over targets, or every parameter of the model
-/// for full fine-tuning.
+/// Trainable elements of HeteroLoRA's shortcuts (heterolora/shortcuts.h) that `adapter` trains:
+/// 2 r D each (A [r, D] and B [D, r]), over the 4 L - 1 shortcuts of heterolora with shortcuts (3
+/// in layer 0, 4 in the others), or over lora's shortcut_modules; 0 otherwise.
+[[nodiscard]] std::int64_t shortcutTrainableCount(const model::ModelConfig& config,
+                                                  const AdapterConfig& adapter);
+
+/// Trainable elements of the whole model: the sum over targets plus the shortcuts, or every
+/// parameter of the model for full fine-tuning.
 [[nodiscard]] std::int64_t totalTrainableCount(const model::ModelConfig& config,
                                                const AdapterConfig& adapter,
                                                const std::vector<Target>& targets);

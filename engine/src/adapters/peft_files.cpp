@@ -6,6 +6,7 @@
 
 #include "clover/segments.h"
 #include "core/atomic_file.h"
+#include "heterolora/shortcuts.h"
 #include "model/projections.h"
 #include "model/safetensors.h"
 
@@ -51,6 +52,16 @@ json targetModulesJson(const AdapterSet& adapters, const std::vector<model::Proj
     std::set<std::string> chosenKinds;
     for (const auto& m : adapters.modules()) {
         if (m.adapter->isEnabled()) {
+            chosenKinds.insert(m.adapter->target().spec.kind);
+        }
+    }
+    if (chosenKinds.empty()) {
+        // Shortcuts only (HeteroLoRA chose no module): the candidates' kinds, all excluded, so
+        // that the folder still adapts no module when it is loaded again.
+        if (adapters.modules().empty()) {
+            return json(adapters.config().targetModules);
+        }
+        for (const auto& m : adapters.modules()) {
             chosenKinds.insert(m.adapter->target().spec.kind);
         }
     }
@@ -272,7 +283,8 @@ bool shouldConvert(const AdapterSet& adapters, const SaveOptions& options)
 
 /// Writes the files into a fresh sibling folder and swaps it in.
 void writeFolder(const fs::path& dir, const json& config,
-                 const std::vector<std::pair<std::string, at::Tensor>>& tensors)
+                 const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                 const heterolora::Shortcuts* shortcuts)
 {
     const fs::path target = dir.has_filename() ? dir : dir.parent_path();
     const fs::path staging = fs::path(target.string() + ".partial");
@@ -284,6 +296,11 @@ void writeFolder(const fs::path& dir, const json& config,
         throw Error(ErrorCode::Io, "cannot create '" + staging.string() + "': " + ec.message());
     }
     model::writeSafetensors(staging / kWeightsFile, tensors, {{"format", "pt"}});
+    if (shortcuts != nullptr) {
+        // PEFT cannot express HeteroLoRA's shortcuts: they go in a file of their own, so that
+        // PEFT loads the module LoRA part of the folder alone.
+        heterolora::writeShortcutsFile(*shortcuts, staging / heterolora::kShortcutsFile);
+    }
     core::writeFileAtomically(staging / kConfigFile, config.dump(2) + "\n");
     fs::remove_all(previous, ec);
     if (fs::exists(target)) {
@@ -512,7 +529,10 @@ void saveAdapter(const AdapterSet& adapters, const fs::path& dir, const SaveOpti
 {
     const json config = adapterConfigJson(adapters, options);
     const bool converted = shouldConvert(adapters, options);
-    writeFolder(dir, config, adapterTensors(adapters, converted));
+    const heterolora::Shortcuts* shortcuts =
+        adapters.shortcuts() && adapters.shortcuts()->hasEnabled() ? adapters.shortcuts().get()
+                                                                   : nullptr;
+    writeFolder(dir, config, adapterTensors(adapters, converted), shortcuts);
 }
 
 AdapterConfig parseAdapterConfig(const json& j, const std::string& source)
@@ -608,12 +628,19 @@ AdapterSet loadAdapter(nn::DecoderImpl& decoder, const fs::path& dir)
     } catch (const json::exception& e) {
         throw Error(ErrorCode::ModelFormat, configPath.string() + ": not valid JSON: " + e.what());
     }
-    const AdapterConfig config = parseAdapterConfig(j, configPath.string());
+    AdapterConfig config = parseAdapterConfig(j, configPath.string());
+    const fs::path shortcutsPath = dir / heterolora::kShortcutsFile;
+    if (fs::exists(shortcutsPath)) {
+        heterolora::readShortcutsConfig(shortcutsPath, config);
+    }
     AttachOptions options;
     options.initialise = false;
     AdapterSet set = AdapterSet::attach(decoder, config, options);
     const model::SafetensorsFile file = model::SafetensorsFile::open(weightsPath);
     loadTensors(set, file, j.value("peft_type", "") == "BONE");
+    if (set.shortcuts()) {
+        heterolora::loadShortcutsFile(*set.shortcuts(), shortcutsPath);
+    }
     return set;
 }
 

@@ -22,7 +22,10 @@ struct SaveOptions {
 };
 
 /// Writes `adapter_config.json` and `adapter_model.safetensors` in PEFT's layout and key names
-/// (`base_model.model.<module>.lora_A.weight`, ...; Bone and Bat as MISS) into `dir`. The folder
+/// (`base_model.model.<module>.lora_A.weight`, ...; Bone and Bat as MISS) into `dir`. HeteroLoRA's
+/// shortcuts that are on go into `heterolora_shortcuts.safetensors` beside them (keys
+/// `base_model.model.model.layers.3.shortcut.residual1.lora_A.weight`, settings in its metadata):
+/// PEFT cannot express them and loads the module LoRA part alone. The folder
 /// is written under a temporary name and renamed when complete. Throws Error{InvalidArgument} for
 /// full fine-tuning (it has no adapter: export the merged model) or an impossible conversion,
 /// Error{Io} when writing fails.
@@ -38,7 +41,8 @@ void saveAdapter(const AdapterSet& adapters, const std::filesystem::path& dir,
 [[nodiscard]] AdapterConfig parseAdapterConfig(const nlohmann::json& json,
                                                const std::string& source);
 
-/// Attaches the adapter saved in `dir` (PEFT's layout) to `decoder` and loads its tensors.
+/// Attaches the adapter saved in `dir` (PEFT's layout) to `decoder` and loads its tensors, with
+/// the HeteroLoRA shortcuts of its `heterolora_shortcuts.safetensors` when it has one.
 /// Throws Error{ModelFormat} listing every missing, unexpected and mis-shaped tensor at once,
 /// Error{NotFound} when the folder has no adapter_config.json or weights.
 [[nodiscard]] AdapterSet loadAdapter(nn::DecoderImpl& decoder, const std::filesystem::path& dir);

@@ -2,6 +2,8 @@
 // HeteroLoRA's static allocation under a budget (seed-papers.md 3.2, 3.4).
 #include "allocation.h"
 
+#include "shortcuts.h"
+
 #include <ftw/error.h>
 
 #include <algorithm>
@@ -15,6 +17,65 @@ std::int64_t unitsForFraction(double fraction, std::size_t count)
 {
     // A small tolerance so that 0.25 * 8 is 2 despite rounding.
     return static_cast<std::int64_t>(std::floor(fraction * static_cast<double>(count) + 1e-9));
+}
+
+std::int64_t roundHalfToEven(double value)
+{
+    // std::nearbyint rounds in the default mode, to nearest with ties to even (Python's round).
+    return static_cast<std::int64_t>(std::nearbyint(value));
+}
+
+UnitBudget unitBudget(double fraction, std::size_t loraCount, std::size_t shortcutCount)
+{
+    return UnitBudget{unitsForFraction(fraction, loraCount),
+                      roundHalfToEven(fraction * static_cast<double>(shortcutCount))};
+}
+
+std::vector<std::int64_t> chooseUnits(const std::vector<adapters::Target>& units,
+                                      std::span<const double> scores,
+                                      std::span<const double> tieBreak, double fraction,
+                                      bool isSeparate)
+{
+    if (scores.size() != units.size() || tieBreak.size() != units.size()) {
+        throw Error(ErrorCode::InvalidArgument,
+                    "HeteroLoRA allocation: one score and one tie-break per unit");
+    }
+    std::vector<std::size_t> loraIndex;
+    std::vector<std::size_t> shortcutIndex;
+    for (std::size_t i = 0; i < units.size(); ++i) {
+        (isShortcut(units[i]) ? shortcutIndex : loraIndex).push_back(i);
+    }
+    const UnitBudget budget = unitBudget(fraction, loraIndex.size(), shortcutIndex.size());
+    auto ranked = [&](const std::vector<std::size_t>& subset, std::int64_t count) {
+        std::vector<adapters::Target> targets;
+        std::vector<double> subsetScores;
+        std::vector<double> subsetTies;
+        for (const std::size_t i : subset) {
+            targets.push_back(units[i]);
+            subsetScores.push_back(scores[i]);
+            subsetTies.push_back(tieBreak[i]);
+        }
+        // A budget of units only: "on" (1) or off, and an enabled unit trains at its own rank.
+        const std::vector<std::int64_t> onOff = {0, 1};
+        const std::vector<std::int64_t> ranks =
+            allocateRanks(targets, subsetScores, subsetTies, onOff, Budget{count, -1});
+        std::vector<std::int64_t> chosen(units.size(), 0);
+        for (std::size_t j = 0; j < subset.size(); ++j) {
+            chosen[subset[j]] = ranks[j] > 0 ? units[subset[j]].r : 0;
+        }
+        return chosen;
+    };
+    if (!isSeparate) {
+        std::vector<std::size_t> all(units.size());
+        std::iota(all.begin(), all.end(), std::size_t{0});
+        return ranked(all, budget.total());
+    }
+    std::vector<std::int64_t> chosen = ranked(loraIndex, budget.lora);
+    const std::vector<std::int64_t> shortcuts = ranked(shortcutIndex, budget.shortcut);
+    for (const std::size_t i : shortcutIndex) {
+        chosen[i] = shortcuts[i];
+    }
+    return chosen;
 }
 
 std::int64_t loraParams(const adapters::Target& target, std::int64_t r)
@@ -93,11 +154,22 @@ AdapterConfig allocatedConfig(const AdapterConfig& candidates,
     }
     AdapterConfig config = candidates;
     config.method = AdapterMethod::Lora;
+    config.shortcuts = false;
+    config.separateBudgets = false;
+    config.shortcutModules.clear();
     const std::int64_t r = effectiveRank(candidates);
     std::vector<std::string> off;
     for (std::size_t i = 0; i < targets.size(); ++i) {
         const std::string& name = targets[i].spec.name;
-        if (ranks[i] == 0) {
+        if (isShortcut(targets[i])) {
+            if (ranks[i] != 0 && ranks[i] != r) {
+                throw Error(ErrorCode::InvalidArgument, "HeteroLoRA allocation: the shortcut '" +
+                                                            name + "' is on at rank r or off");
+            }
+            if (ranks[i] == r) {
+                config.shortcutModules.push_back(name); // trained as lora's shortcut_modules
+            }
+        } else if (ranks[i] == 0) {
             off.push_back(name);
         } else if (ranks[i] != r) {
             config.rankPattern[exactNamePattern(name)] = ranks[i];

@@ -2,6 +2,8 @@
 // HeteroLoRA's zero-cost proxies (seed-papers.md 3.3), computed for every unit on a few batches.
 #include "proxies.h"
 
+#include "shortcuts.h"
+
 #include "core/autocast.h"
 
 #include <ftw/error.h>
@@ -242,6 +244,11 @@ std::vector<Unit> unitsOf(const adapters::AdapterSet& adapters)
     std::vector<Unit> units;
     for (const adapters::AdapterSet::Module& m : adapters.modules()) {
         units.push_back(Unit{m.name, std::dynamic_pointer_cast<GatedLoraAdapter>(m.adapter)});
+    }
+    if (adapters.shortcuts()) {
+        for (const Shortcuts::Entry& e : adapters.shortcuts()->entries()) {
+            units.push_back(Unit{e.name, e.unit});
+        }
     }
     return units;
 }

@@ -22,14 +22,16 @@
 
 namespace ftw::heterolora {
 
-/// One HeteroLoRA unit: a candidate LoRA module by its full name, and its switchable adapter.
+/// One HeteroLoRA unit by its full name: a candidate LoRA module (GatedLoraAdapter) or a
+/// LoRA-adapted shortcut (ShortcutLora, whose target is a shortcut: isShortcut()).
 struct Unit {
-    std::string name; ///< "model.layers.3.self_attn.v_proj"
-    std::shared_ptr<GatedLoraAdapter> adapter;
+    std::string name; ///< "model.layers.3.self_attn.v_proj", "model.layers.3.shortcut.residual1"
+    std::shared_ptr<SwitchableLora> adapter;
 };
 
-/// The units of an adapter set of method heterolora, in model order. Throws
-/// Error{InvalidArgument} for another method.
+/// The units of an adapter set of method heterolora: the modules in model order, then its
+/// shortcuts (when the config has them) in model order. Throws Error{InvalidArgument} for another
+/// method.
 [[nodiscard]] std::vector<Unit> unitsOf(const adapters::AdapterSet& adapters);
 
 /// The proxy scores of one unit; a proxy that was not asked for has no value. RANDOM is a seeded

@@ -3,6 +3,7 @@
 #include "reallocator.h"
 
 #include "allocation.h"
+#include "shortcuts.h"
 
 #include <ftw/error.h>
 
@@ -25,7 +26,12 @@ Reallocator::Reallocator(nn::DecoderImpl& decoder, std::vector<Unit> units,
         m_targets.push_back(u.adapter->target());
     }
     m_scoring.proxies = {config.proxy};
-    m_budgetUnits = unitsForFraction(config.budgetFraction, m_units.size());
+    const auto shortcutCount = static_cast<std::size_t>(
+        std::count_if(m_targets.begin(), m_targets.end(),
+                      [](const adapters::Target& t) { return isShortcut(t); }));
+    const UnitBudget budget =
+        unitBudget(config.budgetFraction, m_units.size() - shortcutCount, shortcutCount);
+    m_budgetUnits = budget.total();
     if (m_budgetUnits < 1) {
         throw Error(ErrorCode::InvalidConfig,
                     "heterolora: budget_fraction " + std::to_string(config.budgetFraction) +
@@ -57,10 +63,8 @@ const Reallocation& Reallocator::reallocate(std::int64_t step)
         scores.push_back(m_config.proxy == ZeroCostProxy::Random ? 1.0 : s.of(m_config.proxy));
         tieBreak.push_back(s.random.value_or(0.0));
     }
-    const std::int64_t r = effectiveRank(m_config);
-    const std::vector<std::int64_t> rankSet = {0, r};
     const std::vector<std::int64_t> ranks =
-        allocateRanks(m_targets, scores, tieBreak, rankSet, Budget{m_budgetUnits, -1});
+        chooseUnits(m_targets, scores, tieBreak, m_config.budgetFraction, m_config.separateBudgets);
     for (std::size_t i = 0; i < m_units.size(); ++i) {
         const bool isOn = ranks[i] > 0;
         m_units[i].adapter->setEnabled(isOn);

@@ -24,8 +24,10 @@ struct Reallocation {
 /// Dynamic HeteroLoRA (seed-papers.md 3.4, the paper's `train-dyrealloc`): at step 0 and every
 /// config.reallocEvery steps, every unit is switched on, scored with config.proxy on the scoring
 /// batches with the live weights, and the top floor(budgetFraction N) are switched on (ties
-/// broken at random), the rest off. A unit that is off is skipped in forward, gets no gradient
-/// and keeps its weights (GatedLoraAdapter). Lives on the engine thread with its trainer.
+/// broken at random), the rest off; with shortcut units, floor(p N_lora) + round(p N_shortcut) in
+/// one ranking, or in two with config.separateBudgets (chooseUnits). A unit that is off is skipped
+/// in forward, gets no gradient and keeps its weights (GatedLoraAdapter). Lives on the engine
+/// thread with its trainer.
 class Reallocator {
 public:
     /// `scoring` gives the device, dtype and warm-up; its proxies and seed are set here.
@@ -40,7 +42,7 @@ public:
 
     [[nodiscard]] const std::vector<Unit>& units() const { return m_units; }
     [[nodiscard]] const std::vector<Reallocation>& history() const { return m_history; }
-    /// floor(budgetFraction N): the units on after every re-allocation.
+    /// floor(p N_lora) + round(p N_shortcut): the units on after every re-allocation.
     [[nodiscard]] std::int64_t budgetUnits() const { return m_budgetUnits; }
     /// Trainable elements of the units that are on now.
     [[nodiscard]] std::int64_t enabledParams() const;

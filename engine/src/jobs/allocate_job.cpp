@@ -11,6 +11,7 @@
 #include "data/tokenizer.h"
 #include "heterolora/allocation.h"
 #include "heterolora/proxies.h"
+#include "heterolora/shortcuts.h"
 #include "model/model_loader.h"
 #include "model/projections.h"
 #include "storage/run_repository.h"
@@ -55,6 +56,16 @@ void validate(const AllocateSpec& spec, const TrainSpec& candidates)
                    *std::max_element(spec.rankSet.begin(), spec.rankSet.end()) > 0),
               ErrorCode::InvalidConfig,
               "allocate: the rank set needs ranks of 0 or more, at least one above 0");
+    const std::int64_t r = effectiveRank(a);
+    const bool isOnOrOff =
+        spec.rankSet.empty() || std::all_of(spec.rankSet.begin(), spec.rankSet.end(),
+                                            [r](auto q) { return q == 0 || q == r; });
+    FTW_CHECK(!a.shortcuts || isOnOrOff, ErrorCode::InvalidConfig,
+              "allocate: a shortcut is on at rank r or off; a rank set other than {0, r} does not "
+              "apply with heterolora_shortcuts");
+    FTW_CHECK(!a.separateBudgets || spec.budgetParams == 0, ErrorCode::InvalidConfig,
+              "allocate: separate budgets apply budget_fraction to modules and shortcuts each; "
+              "they do not combine with a parameter budget");
 }
 
 std::string configJson(const AllocateSpec& spec, const TrainSpec& candidates)
@@ -118,11 +129,14 @@ void run(const AllocateSpec& spec, JobContext& ctx)
     for (const heterolora::Unit& u : units) {
         targets.push_back(u.adapter->target());
     }
-    ctx.log(LogLevel::Info,
-            "scoring " + std::to_string(units.size()) + " candidate modules at rank " +
-                std::to_string(effectiveRank(adapter)) + " on " + std::to_string(batches.size()) +
-                " batches of " + std::to_string(t.batchSize) + " (warm-up of " +
-                std::to_string(adapter.scoreWarmupSteps) + " steps before SNIP and SYNFLOW)");
+    ctx.log(
+        LogLevel::Info,
+        "scoring " + std::to_string(units.size()) + " candidate modules (" +
+            std::to_string(std::count_if(targets.begin(), targets.end(), heterolora::isShortcut)) +
+            " of them shortcuts) at rank " + std::to_string(effectiveRank(adapter)) + " on " +
+            std::to_string(batches.size()) + " batches of " + std::to_string(t.batchSize) +
+            " (warm-up of " + std::to_string(adapter.scoreWarmupSteps) +
+            " steps before SNIP and SYNFLOW)");
 
     heterolora::ScoringOptions options;
     options.proxies = {ZeroCostProxy::GradNorm, ZeroCostProxy::Snip, ZeroCostProxy::Synflow,
@@ -159,16 +173,25 @@ void run(const AllocateSpec& spec, JobContext& ctx)
         largestParams += heterolora::loraParams(target, largest);
     }
     heterolora::Budget budget;
-    if (spec.budgetParams > 0) {
-        budget.params = spec.budgetParams;
-    } else if (spec.rankSet.empty()) {
-        budget.units = heterolora::unitsForFraction(adapter.budgetFraction, units.size());
+    const auto shortcutCount = static_cast<std::size_t>(
+        std::count_if(targets.begin(), targets.end(), heterolora::isShortcut));
+    std::vector<std::int64_t> ranks;
+    if (spec.budgetParams == 0 && (spec.rankSet.empty() || adapter.shortcuts)) {
+        // The paper's budget: floor(p N_lora) + round(p N_shortcut) units, in one ranking or two.
+        budget.units = heterolora::unitBudget(adapter.budgetFraction,
+                                              targets.size() - shortcutCount, shortcutCount)
+                           .total();
+        ranks = heterolora::chooseUnits(targets, chosenScores, tieBreak, adapter.budgetFraction,
+                                        adapter.separateBudgets);
     } else {
-        budget.params =
-            static_cast<std::int64_t>(adapter.budgetFraction * static_cast<double>(largestParams));
+        if (spec.budgetParams > 0) {
+            budget.params = spec.budgetParams;
+        } else {
+            budget.params = static_cast<std::int64_t>(adapter.budgetFraction *
+                                                      static_cast<double>(largestParams));
+        }
+        ranks = heterolora::allocateRanks(targets, chosenScores, tieBreak, rankSet, budget);
     }
-    const std::vector<std::int64_t> ranks =
-        heterolora::allocateRanks(targets, chosenScores, tieBreak, rankSet, budget);
     const auto enabled = std::count_if(ranks.begin(), ranks.end(), [](auto q) { return q > 0; });
     FTW_CHECK(enabled > 0, ErrorCode::InvalidConfig,
               "allocate: the budget switches no module on (" + std::to_string(units.size()) +

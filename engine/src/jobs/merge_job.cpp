@@ -6,6 +6,7 @@
 #include "adapters/peft_files.h"
 #include "core/atomic_file.h"
 #include "core/check.h"
+#include "core/staged_folder.h"
 #include "merge/merged_model.h"
 #include "model/model_loader.h"
 #include "storage/run_repository.h"
@@ -25,23 +26,12 @@ namespace {
 namespace fs = std::filesystem;
 using merge::ExportDType;
 
-/// The folder to write, without a trailing separator ("out/" -> "out"), so that its partial
-/// sibling is "out.partial" and not "out/.partial".
+using core::partialFolder;
+
+/// The folder to write (see core::outputFolder).
 fs::path exportFolder(const fs::path& outDir)
 {
-    fs::path folder = outDir.lexically_normal();
-    if (!folder.has_filename()) {
-        folder = folder.parent_path();
-    }
-    FTW_CHECK(folder.has_filename() && folder.filename() != "." && folder.filename() != "..",
-              ErrorCode::InvalidConfig,
-              "merge: outDir '" + outDir.string() + "' does not name a folder to create");
-    return folder;
-}
-
-fs::path partialFolder(const fs::path& outDir)
-{
-    return fs::path(outDir.string() + ".partial");
+    return core::outputFolder(outDir, "merge: outDir");
 }
 
 void validate(const MergeSpec& spec)
@@ -61,15 +51,7 @@ void validate(const MergeSpec& spec)
                   "tensors");
     FTW_CHECK(spec.sourceRunId >= 0, ErrorCode::InvalidConfig,
               "merge: sourceRunId must be 0 (none) or a run id");
-    const fs::path out = exportFolder(spec.outDir);
-    std::error_code ec;
-    if (fs::exists(out, ec)) {
-        FTW_CHECK(fs::is_directory(out, ec), ErrorCode::InvalidConfig,
-                  "merge: outDir '" + out.string() + "' exists and is not a folder");
-        FTW_CHECK(fs::is_empty(out, ec) && !ec, ErrorCode::InvalidConfig,
-                  "merge: outDir '" + out.string() +
-                      "' is not empty; an export never overwrites a folder: choose a new one");
-    }
+    core::checkOutputFolderFree(exportFolder(spec.outDir), "merge: outDir");
 }
 
 std::string configJson(const MergeSpec& spec)
@@ -196,6 +178,11 @@ AdaptedModel loadAdapted(const MergeSpec& spec, Reference& reference, JobContext
 void writeMerged(AdaptedModel& adapted, const MergeSpec& spec, ExportDType dtype,
                  const fs::path& partial, JobContext& ctx)
 {
+    // HeteroLoRA's shortcuts act on the residual stream, not on any weight of the base model.
+    FTW_CHECK(!adapted.adapters.shortcuts(), ErrorCode::InvalidArgument,
+              "merge: '" + spec.adapterDir.string() +
+                  "' has HeteroLoRA shortcuts (heterolora_shortcuts.safetensors), which no weight "
+                  "of the model can hold; export the adapter alone instead (--adapter-only)");
     adapted.adapters.merge();
     ctx.throwIfCancelled();
     std::error_code ec;
@@ -243,24 +230,6 @@ std::vector<at::Tensor> exportedLogits(const MergeSpec& spec, const fs::path& pa
     return merge::computeLogits(*merged.decoder, reference.prompts);
 }
 
-/// Moves the verified folder to its name. An empty outDir (allowed) is replaced; one that has
-/// been filled meanwhile is not.
-void publish(const fs::path& partial, const fs::path& outDir)
-{
-    std::error_code ec;
-    if (fs::exists(outDir, ec)) {
-        FTW_CHECK(fs::is_directory(outDir, ec) && fs::is_empty(outDir, ec), ErrorCode::Io,
-                  "'" + outDir.string() + "' is no longer empty; the export was not moved there");
-        fs::remove(outDir, ec);
-        FTW_CHECK(!ec, ErrorCode::Io,
-                  "cannot replace the empty folder '" + outDir.string() + "': " + ec.message());
-    }
-    fs::rename(partial, outDir, ec);
-    FTW_CHECK(!ec, ErrorCode::Io,
-              "cannot rename '" + partial.string() + "' to '" + outDir.string() +
-                  "': " + ec.message());
-}
-
 /// What is known of the export however it ends; stored with its row.
 struct ExportOutcome {
     nlohmann::json verification = nlohmann::json::object();
@@ -302,7 +271,7 @@ void exportAndVerify(const MergeSpec& spec, const fs::path& outDir, const Adapte
                   (dtype == ExportDType::F16 ? " (f16 overflows above 65504: try bf16)" : ""));
     core::writeFileAtomically(partial / "verification.json", outcome.verification.dump(2) + "\n");
     ctx.throwIfCancelled();
-    publish(partial, outDir);
+    core::publishFolder(partial, outDir);
     ctx.log(LogLevel::Info, "merge: wrote '" + outDir.string() + "'; max |logit difference| " +
                                 shortNumber(verification.maxAbsDiff) + " (tolerance " +
                                 shortNumber(verification.tolerance) + ")");

@@ -48,6 +48,23 @@ std::pair<at::Tensor, at::Tensor> extendCache(at::Tensor k, at::Tensor v, at::Te
     return {k, v};
 }
 
+/// h_mid with the residual hooks' terms (and kept for the next block), or `mid` without hooks.
+at::Tensor middleOf(ResidualHookCall* hook, const at::Tensor& input, const at::Tensor& mid)
+{
+    if (hook == nullptr) {
+        return mid;
+    }
+    hook->mid = hook->hooks->middle(hook->layer, input, hook->previousMid, mid);
+    return hook->mid;
+}
+
+/// h_out with the residual hooks' terms, or `output` without hooks.
+at::Tensor outputOf(ResidualHookCall* hook, const at::Tensor& input, const at::Tensor& mid,
+                    const at::Tensor& output)
+{
+    return hook == nullptr ? output : hook->hooks->output(hook->layer, input, mid, output);
+}
+
 torch::nn::LayerNorm layerNorm(std::int64_t dim, double eps)
 {
     return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(eps));
@@ -86,7 +103,7 @@ LlamaBlockImpl::LlamaBlockImpl(const ModelConfig& c)
 
 at::Tensor LlamaBlockImpl::forward(const at::Tensor& hidden, const at::Tensor& inverseFrequencies,
                                    std::int64_t start, at::Tensor* cacheKeys,
-                                   at::Tensor* cacheValues)
+                                   at::Tensor* cacheValues, ResidualHookCall* hook)
 {
     const at::Tensor x = inputLayernorm(hidden);
     at::Tensor q = splitHeads(qProj(x), numHeads, headDim);
@@ -100,9 +117,9 @@ at::Tensor LlamaBlockImpl::forward(const at::Tensor& hidden, const at::Tensor& i
     k = applyRope(k, inverseFrequencies, start);
     std::tie(k, v) = extendCache(k, v, cacheKeys, cacheValues);
     const at::Tensor attended = oProj(mergeHeads(causalAttention(q, k, v)));
-    const at::Tensor mid = hidden + attended;
+    const at::Tensor mid = middleOf(hook, hidden, hidden + attended);
     const at::Tensor y = postAttentionLayernorm(mid);
-    return mid + downProj(at::silu(gateProj(y)) * upProj(y));
+    return outputOf(hook, hidden, mid, mid + downProj(at::silu(gateProj(y)) * upProj(y)));
 }
 
 Gpt2BlockImpl::Gpt2BlockImpl(const ModelConfig& c) : numHeads(c.numHeads), headDim(c.headDim)
@@ -120,14 +137,15 @@ Gpt2BlockImpl::Gpt2BlockImpl(const ModelConfig& c) : numHeads(c.numHeads), headD
 }
 
 at::Tensor Gpt2BlockImpl::forward(const at::Tensor& hidden, at::Tensor* cacheKeys,
-                                  at::Tensor* cacheValues)
+                                  at::Tensor* cacheValues, ResidualHookCall* hook)
 {
     const std::vector<at::Tensor> qkv = cAttn(ln1(hidden)).chunk(3, -1);
     const at::Tensor q = splitHeads(qkv[0], numHeads, headDim);
     auto [k, v] = extendCache(splitHeads(qkv[1], numHeads, headDim),
                               splitHeads(qkv[2], numHeads, headDim), cacheKeys, cacheValues);
-    const at::Tensor mid = hidden + attnCProj(mergeHeads(causalAttention(q, k, v)));
-    return mid + mlpCProj(geluTanh(cFc(ln2(mid))));
+    const at::Tensor mid =
+        middleOf(hook, hidden, hidden + attnCProj(mergeHeads(causalAttention(q, k, v))));
+    return outputOf(hook, hidden, mid, mid + mlpCProj(geluTanh(cFc(ln2(mid)))));
 }
 
 DecoderImpl::DecoderImpl(const ModelConfig& c) : m_config(c)
@@ -195,13 +213,17 @@ at::Tensor DecoderImpl::logitsOf(const at::Tensor& hidden)
 at::Tensor DecoderImpl::forwardLlama(at::Tensor hidden, KvCache* cache)
 {
     const std::int64_t start = cache != nullptr ? cache->length() : 0;
+    ResidualHookCall call{residualHooks.get(), 0, {}, {}};
+    ResidualHookCall* hook = residualHooks ? &call : nullptr;
     for (std::size_t i = 0; i < m_layers->size(); ++i) {
         at::Tensor* keys = cache != nullptr ? &cache->keys[i] : nullptr;
         at::Tensor* values = cache != nullptr ? &cache->values[i] : nullptr;
         LlamaBlockImpl& block = *m_layers->ptr<LlamaBlockImpl>(i);
+        call.layer = static_cast<std::int64_t>(i);
         hidden = shouldCheckpoint(cache)
                      ? checkpointedBlock(block, hidden, m_inverseFrequencies, start)
-                     : block.forward(hidden, m_inverseFrequencies, start, keys, values);
+                     : block.forward(hidden, m_inverseFrequencies, start, keys, values, hook);
+        call.previousMid = call.mid;
     }
     return m_norm(hidden);
 }
@@ -213,19 +235,25 @@ at::Tensor DecoderImpl::forwardGpt2(at::Tensor hidden, KvCache* cache)
         at::arange(start, start + hidden.size(1),
                    at::TensorOptions().dtype(at::kLong).device(hidden.device()));
     hidden = hidden + m_positions(positions);
+    ResidualHookCall call{residualHooks.get(), 0, {}, {}};
+    ResidualHookCall* hook = residualHooks ? &call : nullptr;
     for (std::size_t i = 0; i < m_layers->size(); ++i) {
         at::Tensor* keys = cache != nullptr ? &cache->keys[i] : nullptr;
         at::Tensor* values = cache != nullptr ? &cache->values[i] : nullptr;
         Gpt2BlockImpl& block = *m_layers->ptr<Gpt2BlockImpl>(i);
+        call.layer = static_cast<std::int64_t>(i);
         hidden = shouldCheckpoint(cache) ? checkpointedBlock(block, hidden)
-                                         : block.forward(hidden, keys, values);
+                                         : block.forward(hidden, keys, values, hook);
+        call.previousMid = call.mid;
     }
     return m_lnF(hidden);
 }
 
 bool DecoderImpl::shouldCheckpoint(const KvCache* cache) const
 {
-    return isCheckpointingBlocks && cache == nullptr && is_training() && at::GradMode::is_enabled();
+    // The checkpointed recomputation runs a block alone, without the residual hooks' state.
+    return isCheckpointingBlocks && !residualHooks && cache == nullptr && is_training() &&
+           at::GradMode::is_enabled();
 }
 
 std::vector<std::string> DecoderImpl::projectionNames() const

@@ -12,6 +12,7 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,14 +30,44 @@ struct KvCache {
     }
 };
 
+/// Optional additions to the residual stream of every pre-LN block, for HeteroLoRA's LoRA-adapted
+/// shortcut connections (seed-papers.md 3.5). A block computes
+///   h_mid = h_in + Attn(LN1(h_in)),  h_out = h_mid + FFN(LN2(h_mid));
+/// with hooks it replaces h_mid by middle(...) before LN2 reads it, and h_out by output(...), so
+/// whatever they add enters the residual stream before the next normalisation (with nothing added
+/// the model is exactly the base model). No hooks (the default) costs nothing.
+class ResidualHooks {
+public:
+    virtual ~ResidualHooks() = default;
+    /// The h_mid of block `layer`: `mid` (h_in + Attn(LN1(h_in))) plus what the hooks add from
+    /// `input` (h_in) and `previousMid` (the h_mid of block layer - 1; undefined in block 0).
+    virtual at::Tensor middle(std::int64_t layer, const at::Tensor& input,
+                              const at::Tensor& previousMid, const at::Tensor& mid) = 0;
+    /// The h_out of block `layer`: `output` (h_mid + FFN(LN2(h_mid))) plus what the hooks add
+    /// from `input` (h_in) and `mid` (h_mid).
+    virtual at::Tensor output(std::int64_t layer, const at::Tensor& input, const at::Tensor& mid,
+                              const at::Tensor& output) = 0;
+};
+
+/// One block's call into ResidualHooks: the decoder sets the hooks, the layer and the previous
+/// block's h_mid; the block leaves its own h_mid in `mid`.
+struct ResidualHookCall {
+    ResidualHooks* hooks = nullptr;
+    std::int64_t layer = 0;
+    at::Tensor previousMid;
+    at::Tensor mid;
+};
+
 /// One decoder block of the Llama family (llama, mistral, qwen2, qwen3). Registered names follow
 /// the checkpoint: self_attn.{q,k,v,o}_proj, self_attn.{q,k}_norm (Qwen3), mlp.{gate,up,down}_proj,
 /// input_layernorm, post_attention_layernorm.
 class LlamaBlockImpl : public torch::nn::Module {
 public:
     explicit LlamaBlockImpl(const model::ModelConfig& config);
+    /// `hook`, when given, adds the residual hooks' terms (see ResidualHooks).
     at::Tensor forward(const at::Tensor& hidden, const at::Tensor& inverseFrequencies,
-                       std::int64_t start, at::Tensor* cacheKeys, at::Tensor* cacheValues);
+                       std::int64_t start, at::Tensor* cacheKeys, at::Tensor* cacheValues,
+                       ResidualHookCall* hook = nullptr);
 
     std::int64_t numHeads;
     std::int64_t numKvHeads;
@@ -60,7 +91,9 @@ TORCH_MODULE(LlamaBlock);
 class Gpt2BlockImpl : public torch::nn::Module {
 public:
     explicit Gpt2BlockImpl(const model::ModelConfig& config);
-    at::Tensor forward(const at::Tensor& hidden, at::Tensor* cacheKeys, at::Tensor* cacheValues);
+    /// `hook`, when given, adds the residual hooks' terms (see ResidualHooks).
+    at::Tensor forward(const at::Tensor& hidden, at::Tensor* cacheKeys, at::Tensor* cacheValues,
+                       ResidualHookCall* hook = nullptr);
 
     std::int64_t numHeads;
     std::int64_t headDim;
@@ -97,6 +130,9 @@ public:
     /// Activation checkpointing: when set, training forwards (gradients on, no cache) keep only
     /// each block's input and recompute the block in the backward pass.
     bool isCheckpointingBlocks = false;
+    /// Additions to every block's residual stream (HeteroLoRA's shortcuts), installed by the
+    /// adapter library; null for none. Blocks are not checkpointed while hooks are installed.
+    std::shared_ptr<ResidualHooks> residualHooks;
 
 private:
     /// The final hidden states from the input embeddings `hidden` [batch, seq, hidden].

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "adapter_layout.h"
 
+#include "heterolora/shortcuts.h"
+
 #include <ftw/adapter_config.h>
 
 #include <algorithm>
@@ -57,6 +59,20 @@ std::vector<AdapterLayoutEntry> adapterLayout(const adapters::AdapterSet& adapte
             }
         }
         layout.push_back(std::move(e));
+    }
+    if (adapters.shortcuts()) {
+        // HeteroLoRA's shortcuts: hidden x hidden "shortcut.*" units of 2 r D each.
+        for (const heterolora::Shortcuts::Entry& s : adapters.shortcuts()->entries()) {
+            const adapters::Target& target = s.unit->target();
+            AdapterLayoutEntry e;
+            e.layer = target.spec.layer;
+            e.module = target.spec.kind;
+            e.method = method;
+            e.rank = target.r;
+            e.paramCount = target.r * (target.spec.in + target.spec.out);
+            e.isEnabled = s.unit->isEnabled();
+            layout.push_back(std::move(e));
+        }
     }
     return layout;
 }

@@ -149,6 +149,10 @@ json adapterJson(const AdapterConfig& a)
         {"realloc_every", a.reallocEvery},
         {"score_batches", a.scoreBatches},
         {"score_warmup_steps", a.scoreWarmupSteps},
+        {"heterolora_shortcuts", a.shortcuts},
+        {"heterolora_shortcut_alpha", a.shortcutAlpha},
+        {"heterolora_separate_budgets", a.separateBudgets},
+        {"heterolora_shortcut_modules", a.shortcutModules},
     };
 }
 
@@ -204,6 +208,10 @@ void readAdapter(ObjectReader& r, AdapterConfig& a, const std::string& source)
     r.read("realloc_every", a.reallocEvery);
     r.read("score_batches", a.scoreBatches);
     r.read("score_warmup_steps", a.scoreWarmupSteps);
+    r.read("heterolora_shortcuts", a.shortcuts);
+    r.read("heterolora_shortcut_alpha", a.shortcutAlpha);
+    r.read("heterolora_separate_budgets", a.separateBudgets);
+    r.read("heterolora_shortcut_modules", a.shortcutModules);
     r.rejectUnknownKeys();
 }
 
@@ -386,6 +394,10 @@ Status validateTrainSpec(const TrainSpec& spec)
         require(t.saveEverySteps >= 0, "train.save_every", "0 (at the end) or more");
         require(t.keepCheckpoints >= 1, "train.keep_checkpoints", "1 or more");
         require(t.logEverySteps >= 1, "train.log_every", "1 or more");
+        // A checkpointed block is recomputed alone, without the shortcuts' residual hooks.
+        require(!t.isGradientCheckpointing ||
+                    (!spec.adapter.shortcuts && spec.adapter.shortcutModules.empty()),
+                "train.gradient_checkpointing", "false with HeteroLoRA's shortcuts");
         AdapterConfig adapter = spec.adapter;
         if (adapter.method == AdapterMethod::AdaLora && adapter.totalStep == 0) {
             adapter.totalStep =

@@ -110,9 +110,41 @@ TEST(SweepTest, BadMethodListsAreRefusedNamingTheProblem)
                   .error()
                   .message.find("'lora' is listed twice"),
               std::string::npos);
-    EXPECT_NE(
-        sweepRunSpecs(tinySweep(dir, {AdapterMethod::Full}, 1)).error().message.find("'full'"),
-        std::string::npos);
+    // A method that cannot adapt the targets is named with the solver's reason.
+    SweepSpec clover = tinySweep(dir, {AdapterMethod::Lora, AdapterMethod::Clover}, 1);
+    clover.base.adapter.targetModules = {"o_proj"};
+    const auto refused = sweepRunSpecs(clover);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("'clover' cannot be used here"), std::string::npos)
+        << refused.error().message;
+}
+
+TEST(SweepTest, FixedMethodsRunAtTheirCountAndATargetMethodSetsTheTarget)
+{
+    const test::TempDir dir;
+    SweepSpec sweep = tinySweep(dir, {AdapterMethod::Clover, AdapterMethod::Lora}, 1);
+    sweep.targetMethod = AdapterMethod::Clover;
+    const auto plan = planSweep(sweep);
+    ASSERT_TRUE(plan) << plan.error().message;
+    AdapterConfig clover = sweep.base.adapter;
+    clover.method = AdapterMethod::Clover;
+    const auto cloverCount = computeBudget(sweep.base.modelDir, clover);
+    ASSERT_TRUE(cloverCount);
+    EXPECT_EQ(plan->targetParams, static_cast<double>(cloverCount->trainableParams));
+    ASSERT_EQ(plan->runs.size(), 2U);
+    EXPECT_TRUE(plan->runs[0].match.isFixed);
+    EXPECT_EQ(plan->runs[0].spec.adapter.method, AdapterMethod::Clover);
+    // LoRA's rank is the one whose count is nearest CLOVER's, and one rank step spans the gap.
+    const BudgetMatch& lora = plan->runs[1].match;
+    AdapterConfig neighbour = sweep.base.adapter;
+    for (const std::int64_t r : {lora.value - 1, lora.value + 1}) {
+        neighbour.r = r;
+        const auto count = computeBudget(sweep.base.modelDir, neighbour);
+        ASSERT_TRUE(count);
+        EXPECT_GE(std::abs(count->trainableParams - cloverCount->trainableParams),
+                  std::abs(lora.trainableParams - cloverCount->trainableParams));
+    }
+    EXPECT_LE(std::abs(lora.trainableParams - cloverCount->trainableParams), lora.stepParams);
 }
 
 TEST(SweepTest, TheRunsTrainOneAfterAnotherAsOneGroup)
