@@ -40,7 +40,9 @@ struct Options {
     DatasetPreviewRequest preview;
     BudgetRequest budget;
     MergeSpec merge;
+    TokenizerTrainingRequest trainTokenizer;
     TrainCliOptions train;
+    PretrainCliOptions pretrain;
     AllocateCliOptions allocate;
     SweepCliOptions sweep;
     DecomposeCliOptions decompose;
@@ -203,7 +205,9 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
 
     addBudgetCommand(app, options.budget, options.isJson, action);
     addMergeCommand(app, options.merge, options.isJson, action);
+    addTrainTokenizerCommand(app, options.trainTokenizer, options.isJson, action);
     addTrainCommands(app, options.train, options.databasePath, options.isJson, action);
+    addPretrainCommand(app, options.pretrain, options.databasePath, options.isJson, action);
     addAllocateCommand(app, options.allocate, options.databasePath, options.isJson, action);
     addSweepCommand(app, options.sweep, options.databasePath, options.isJson, action);
     addDecomposeCommand(app, options.decompose, options.databasePath, options.isJson, action);

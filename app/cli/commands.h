@@ -7,6 +7,7 @@
 #include <ftw/datasets.h>
 #include <ftw/generation.h>
 #include <ftw/job.h>
+#include <ftw/tokenizers.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -59,6 +60,12 @@ void addMergeCommand(CLI::App& app, MergeSpec& spec, bool& isJson,
                      std::function<int(const CliContext&)>& action);
 /// `ftw merge --model DIR --adapter DIR --out DIR [--dtype f32|f16|bf16] [--adapter-only]`
 int merge(const CliContext& ctx, const MergeSpec& spec);
+/// Registers `ftw train-tokenizer`: its options fill `request` and `isJson`; parsing it sets
+/// `action`.
+void addTrainTokenizerCommand(CLI::App& app, TokenizerTrainingRequest& request, bool& isJson,
+                              std::function<int(const CliContext&)>& action);
+/// `ftw train-tokenizer --data FILE [--vocab-size N] [--drop-first-field] --out DIR`
+int trainTokenizer(const CliContext& ctx, const TokenizerTrainingRequest& request);
 
 /// What `ftw train`, `ftw resume` and `ftw eval` were given. Unset options keep the value of the
 /// run config file (or the default).
@@ -95,6 +102,7 @@ struct TrainCliOptions {
     std::optional<double> weightDecay;
     std::optional<std::string> scheduler;
     std::optional<std::int64_t> warmupSteps;
+    std::optional<double> warmupRatio;
     std::optional<double> maxGradNorm;
     std::optional<std::uint64_t> seed;
     std::optional<std::string> device;
@@ -106,6 +114,50 @@ struct TrainCliOptions {
     EvalSpec eval;
     std::string answer = "none";
 };
+
+/// What `ftw pretrain` was given. Unset options keep the value of the config file (or the
+/// PretrainSpec default).
+struct PretrainCliOptions {
+    std::string configFile;
+    std::optional<std::string> name;
+    std::optional<std::string> tokenizer;
+    std::optional<std::string> data;
+    std::optional<std::string> out;
+    std::optional<std::int64_t> hidden;
+    std::optional<std::int64_t> layers;
+    std::optional<std::int64_t> heads;
+    std::optional<std::int64_t> kvHeads;
+    std::optional<std::int64_t> intermediate;
+    std::optional<std::int64_t> maxPositions;
+    std::optional<double> ropeTheta;
+    bool isUntiedEmbeddings = false;
+    std::optional<std::int64_t> maxLength;
+    std::optional<double> validationRatio;
+    std::optional<std::int64_t> steps;
+    std::optional<double> epochs;
+    std::optional<std::int64_t> batchSize;
+    std::optional<std::int64_t> gradAccumulation;
+    std::optional<double> learningRate;
+    std::optional<double> weightDecay;
+    std::optional<std::string> scheduler;
+    std::optional<std::int64_t> warmupSteps;
+    std::optional<std::uint64_t> seed;
+    std::optional<std::string> device;
+    std::optional<std::string> precision;
+    std::optional<std::int64_t> evalEvery;
+    std::optional<std::int64_t> saveEvery;
+    std::optional<std::string> samplePrompt;
+    std::optional<std::int64_t> sampleTokens;
+    bool isPrintConfig = false;
+};
+/// Registers `ftw pretrain` on `app`.
+void addPretrainCommand(CLI::App& app, PretrainCliOptions& options, std::string& databasePath,
+                        bool& isJson, std::function<int(const CliContext&)>& action);
+/// The PretrainSpec of `ftw pretrain`'s options over its --config file, with absolute paths.
+/// Returns: the read or parse error of the config, naming the key.
+[[nodiscard]] Expected<PretrainSpec> pretrainSpecFromOptions(const PretrainCliOptions& options);
+/// `ftw pretrain (--config FILE | options) --tokenizer FILE --data FILE --out DIR`
+int pretrain(const CliContext& ctx, const PretrainCliOptions& options);
 
 /// Registers `ftw train`, `ftw resume` and `ftw eval` on `app`.
 void addTrainCommands(CLI::App& app, TrainCliOptions& options, std::string& databasePath,

@@ -5,6 +5,8 @@
 #include "format.h"
 #include "job_run.h"
 
+#include <ftw/defaults.h>
+
 #include <CLI/CLI.hpp>
 
 #include <fstream>
@@ -69,6 +71,9 @@ void printTrainResult(const CliContext& ctx, const JobResult& result)
     if (output.contains("adapter_dir")) {
         ctx.out << "adapter: " << output["adapter_dir"].get<std::string>() << '\n';
     }
+    if (output.contains("model_dir")) { // full fine-tuning, and a resumed pretrain run
+        ctx.out << "model: " << output["model_dir"].get<std::string>() << '\n';
+    }
     ctx.out << "see it with `ftw runs show " << result.runId << "`\n";
 }
 
@@ -92,8 +97,10 @@ void addTrainSpecOptions(CLI::App& command, TrainCliOptions& o)
     train->add_option("--config", o.configFile,
                       "run config JSON (see README); options below override its values");
     train->add_option("--name", o.name, "run name");
-    train->add_option("--model", o.model, "base model folder (Hugging Face layout)");
-    train->add_option("--data", o.data, "dataset: .jsonl, .json, .csv or .txt");
+    train->add_option("--model", o.model,
+                      "base model folder (Hugging Face layout); default: the bundled model");
+    train->add_option("--data", o.data,
+                      "dataset: .jsonl, .json, .csv or .txt; default: the bundled dataset");
     train->add_option("--format", o.format, "auto, text, alpaca, prompt-completion or chat");
     train->add_option("--max-length", o.maxLength, "tokens per example")
         ->check(CLI::Range(2, 1'000'000));
@@ -132,6 +139,10 @@ void addTrainSpecOptions(CLI::App& command, TrainCliOptions& o)
     train->add_option("--weight-decay", o.weightDecay, "AdamW weight decay");
     train->add_option("--scheduler", o.scheduler, "constant, linear or cosine");
     train->add_option("--warmup-steps", o.warmupSteps, "linear warm-up steps");
+    train
+        ->add_option("--warmup-ratio", o.warmupRatio,
+                     "or a share of the steps (without --warmup-steps)")
+        ->check(CLI::Range(0.0, 1.0));
     train->add_option("--max-grad-norm", o.maxGradNorm, "gradient clipping (0: off)");
     train->add_option("--seed", o.seed, "seed of data order, dropout and init");
     train->add_option("--device", o.device, "auto, cpu, cuda or cuda:N");
@@ -200,6 +211,13 @@ void addTrainCommands(CLI::App& app, TrainCliOptions& o, std::string& databasePa
 Expected<TrainSpec> trainSpecFromOptions(const TrainCliOptions& o)
 {
     TrainSpec spec;
+    if (o.configFile.empty() && !o.model && !o.data) {
+        // Nothing chosen: the bundled run config (its model, dataset and settings), when this
+        // FTW has one; the options below still apply over it.
+        if (Expected<TrainSpec> bundled = bundledTrainSpec(); bundled) {
+            spec = std::move(*bundled);
+        }
+    }
     if (!o.configFile.empty()) {
         std::ifstream in(o.configFile);
         if (!in) {
@@ -221,6 +239,17 @@ Expected<TrainSpec> trainSpecFromOptions(const TrainCliOptions& o)
     }
     if (o.data) {
         spec.data.path = *o.data;
+    }
+    // Nothing chosen: the bundled default model and dataset, when this FTW has them.
+    if (spec.modelDir.empty() || spec.data.path.empty()) {
+        if (const Expected<BundledDefaults> defaults = findBundledDefaults(); defaults) {
+            if (spec.modelDir.empty()) {
+                spec.modelDir = defaults->modelDir;
+            }
+            if (spec.data.path.empty()) {
+                spec.data.path = defaults->datasetFile;
+            }
+        }
     }
     applyIf(o.format, spec.data.format);
     applyIf(o.maxLength, spec.data.maxLength);
@@ -276,6 +305,7 @@ Expected<TrainSpec> trainSpecFromOptions(const TrainCliOptions& o)
     applyIf(o.weightDecay, spec.train.weightDecay);
     applyIf(o.scheduler, spec.train.lrScheduler);
     applyIf(o.warmupSteps, spec.train.warmupSteps);
+    applyIf(o.warmupRatio, spec.train.warmupRatio);
     applyIf(o.maxGradNorm, spec.train.maxGradNorm);
     applyIf(o.seed, spec.train.seed);
     applyIf(o.device, spec.train.device);

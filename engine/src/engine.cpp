@@ -9,6 +9,7 @@
 #include "jobs/eval_job.h"
 #include "jobs/job_runner.h"
 #include "jobs/merge_job.h"
+#include "jobs/pretrain_job.h"
 #include "jobs/sweep_job.h"
 #include "jobs/train_job.h"
 #include "storage/run_repository.h"
@@ -89,6 +90,8 @@ JobHandle Engine::submit(const JobSpec& spec)
                 return jobs::makeAllocateJob(s);
             } else if constexpr (std::is_same_v<Spec, DecomposeSpec>) {
                 return jobs::makeDecomposeJob(s);
+            } else if constexpr (std::is_same_v<Spec, PretrainSpec>) {
+                return jobs::makePretrainJob(s);
             } else {
                 static_assert(std::is_same_v<Spec, MergeSpec>);
                 return jobs::makeMergeJob(s);

@@ -2,8 +2,12 @@
 // `ftw train`, `ftw resume`, `ftw eval` and `ftw runs compare`, in-process on a tiny model.
 #include "cli_fixture.h"
 
+#include <ftw/run_store.h>
+
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 namespace ftw::cli {
@@ -156,6 +160,38 @@ TEST_F(TrainCommandTest, AMergedExportEvaluatesToTheLossOfBasePlusAdapter)
     // The export is recorded with the training run it came from, with its report.
     const CliOutcome shown = ftw({"runs", "show", "1", "--db", db()});
     EXPECT_NE(shown.out.find("merged f32, succeeded: " + merged), std::string::npos) << shown.out;
+}
+
+TEST_F(TrainCommandTest, NothingChosenTrainsTheBundledRunConfigAndOptionsStillApply)
+{
+    // A bundle of the tiny model and the test data, found through FTW_DEFAULTS_DIR.
+    const std::filesystem::path root = m_dir / "bundle";
+    std::filesystem::create_directories(root / "dataset");
+    std::filesystem::copy(model(), root / "model", std::filesystem::copy_options::recursive);
+    std::filesystem::copy_file(data(), root / "dataset" / "kjv-books.jsonl");
+    std::ofstream(root / "run.json")
+        << R"({"name": "bundled", "model": "model", "data": {"path": "dataset/kjv-books.jsonl"},
+              "adapter": {"method": "lora", "r": 2}, "train": {"max_steps": 7}})";
+    ::setenv("FTW_DEFAULTS_DIR", root.c_str(), 1);
+    const CliOutcome printed = ftw({"train", "--print-config"});
+    const CliOutcome trained = ftw({"train", "--steps", "2", "--db", db(), "--json"});
+    ::unsetenv("FTW_DEFAULTS_DIR");
+
+    ASSERT_EQ(printed.exitCode, 0) << printed.err;
+    const nlohmann::json config = nlohmann::json::parse(printed.out);
+    EXPECT_EQ(config["name"], "bundled");
+    EXPECT_EQ(std::filesystem::path(config["model"].get<std::string>()).lexically_normal(),
+              (root / "model").lexically_normal());
+    EXPECT_EQ(config["train"]["max_steps"], 7);
+    ASSERT_EQ(trained.exitCode, 0) << trained.err;
+    auto store = RunStore::open(db(), StoreMode::ReadOnly);
+    ASSERT_TRUE(store.hasValue());
+    const auto run = store->run(nlohmann::json::parse(trained.out)["run_id"].get<RunId>());
+    ASSERT_TRUE(run.hasValue());
+    EXPECT_EQ(run->summary.name, "bundled");
+    EXPECT_EQ(run->summary.method, "lora");
+    // --steps over the bundled max_steps.
+    EXPECT_EQ(nlohmann::json::parse(run->configJson)["train"]["max_steps"], 2);
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <ftw/error.h>
+#include <ftw/pretrain.h>
 #include <ftw/run_config.h>
 #include <ftw/sweep.h>
 
@@ -97,7 +98,7 @@ struct DecomposeSpec {
 
 /// Everything the engine can be asked to do.
 using JobSpec = std::variant<DemoJobSpec, TrainSpec, EvalSpec, MergeSpec, SweepSpec, AllocateSpec,
-                             DecomposeSpec>;
+                             DecomposeSpec, PretrainSpec>;
 
 /// How a job ended. `runId` is the run it recorded in the store, 0 when it recorded none.
 struct JobResult {

@@ -700,6 +700,11 @@ std::string Tokenizer::decode(const std::vector<std::int64_t>& ids, bool skipSpe
     return text;
 }
 
+std::vector<std::string> Tokenizer::preTokenize(std::string_view text) const
+{
+    return m_impl->preTokenize(m_impl->normalize(std::string(text)), true);
+}
+
 std::optional<std::int64_t> Tokenizer::tokenToId(std::string_view token) const
 {
     const auto it = m_impl->vocab.find(std::string(token));

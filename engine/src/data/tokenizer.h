@@ -31,6 +31,10 @@ public:
     /// Text of `ids`; special tokens are dropped when `skipSpecialTokens`. Unknown ids are skipped.
     [[nodiscard]] std::string decode(const std::vector<std::int64_t>& ids,
                                      bool skipSpecialTokens = false) const;
+    /// The pieces that the normalizer and pre-tokenizer make of `text`, as the model sees them
+    /// (byte-level characters after a ByteLevel step), without looking for added tokens: what a
+    /// BPE trainer counts. Throws Error{InvalidArgument} when the text is not valid UTF-8.
+    [[nodiscard]] std::vector<std::string> preTokenize(std::string_view text) const;
 
     [[nodiscard]] std::optional<std::int64_t> tokenToId(std::string_view token) const;
     /// "" for an id outside the vocabulary.

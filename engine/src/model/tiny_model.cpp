@@ -144,7 +144,12 @@ std::string tinyTokenizerConfigJson()
         .dump(2);
 }
 
-void initializeRandom(nn::DecoderImpl& decoder, std::uint64_t seed)
+RandomInit pretrainingInit()
+{
+    return RandomInit{0.02, 0.0, 0.0};
+}
+
+void initializeRandom(nn::DecoderImpl& decoder, std::uint64_t seed, const RandomInit& init)
 {
     torch::manual_seed(seed);
     const at::NoGradGuard noGrad;
@@ -155,20 +160,20 @@ void initializeRandom(nn::DecoderImpl& decoder, std::uint64_t seed)
             name.find("norm") != std::string::npos || name.find("ln_") != std::string::npos;
         const bool isBias = name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
         if (isNorm && !isBias) {
-            p.copy_(1.0 + 0.1 * at::randn(p.sizes()));
+            p.copy_(1.0 + init.normNoiseStd * at::randn(p.sizes()));
         } else if (isBias) {
-            p.copy_(0.05 * at::randn(p.sizes()));
+            p.copy_(init.biasStd * at::randn(p.sizes()));
         } else {
-            p.copy_(0.08 * at::randn(p.sizes()));
+            p.copy_(init.weightStd * at::randn(p.sizes()));
         }
     }
 }
 
-nn::Decoder writeTinyModel(const std::filesystem::path& dir, ArchId arch, std::uint64_t seed)
+nn::Decoder writeRandomModel(const std::filesystem::path& dir, const ModelConfig& config,
+                             std::uint64_t seed, const RandomInit& init)
 {
-    const ModelConfig config = tinyConfig(arch);
     nn::Decoder decoder(config);
-    initializeRandom(*decoder, seed);
+    initializeRandom(*decoder, seed, init);
     std::filesystem::create_directories(dir);
     std::vector<std::pair<std::string, at::Tensor>> tensors;
     for (const auto& item : decoder->named_parameters()) {
@@ -176,9 +181,15 @@ nn::Decoder writeTinyModel(const std::filesystem::path& dir, ArchId arch, std::u
     }
     writeSafetensors(dir / "model.safetensors", tensors, {{"format", "pt"}});
     core::writeFileAtomically(dir / "config.json", configJson(config) + "\n");
+    decoder->eval();
+    return decoder;
+}
+
+nn::Decoder writeTinyModel(const std::filesystem::path& dir, ArchId arch, std::uint64_t seed)
+{
+    nn::Decoder decoder = writeRandomModel(dir, tinyConfig(arch), seed);
     core::writeFileAtomically(dir / "tokenizer.json", tinyTokenizerJson());
     core::writeFileAtomically(dir / "tokenizer_config.json", tinyTokenizerConfigJson() + "\n");
-    decoder->eval();
     return decoder;
 }
 

@@ -27,9 +27,27 @@ namespace ftw::model {
 /// The matching tokenizer_config.json (BOS added, EOS <|end_of_text|>).
 [[nodiscard]] std::string tinyTokenizerConfigJson();
 
-/// Fills every parameter with seeded random values (norm weights near 1, biases small but non-zero,
-/// so that every code path matters).
-void initializeRandom(nn::DecoderImpl& decoder, std::uint64_t seed);
+/// How initializeRandom() draws the weights: matrices and embeddings from N(0, weightStd^2), norm
+/// weights 1 + N(0, normNoiseStd^2), biases from N(0, biasStd^2).
+struct RandomInit {
+    double weightStd = 0.08;
+    double normNoiseStd = 0.1;
+    double biasStd = 0.05;
+};
+
+/// The initialisation of a model trained from scratch (Llama's and GPT-2's initializer_range):
+/// weights N(0, 0.02^2), norm weights 1, biases 0.
+[[nodiscard]] RandomInit pretrainingInit();
+
+/// Fills every parameter with seeded random values. The default (for tests) keeps norm weights
+/// near 1 and biases small but non-zero, so that every code path matters.
+void initializeRandom(nn::DecoderImpl& decoder, std::uint64_t seed, const RandomInit& init = {});
+
+/// Writes config.json and model.safetensors (f32) of a decoder of `config` with initializeRandom()
+/// weights into `dir` (created if needed) through the real writer. Returns the decoder it wrote,
+/// in eval mode. Throws Error{Io} when writing fails.
+nn::Decoder writeRandomModel(const std::filesystem::path& dir, const ModelConfig& config,
+                             std::uint64_t seed, const RandomInit& init = {});
 
 /// Writes config.json, model.safetensors, tokenizer.json and tokenizer_config.json of a random tiny
 /// model of `arch` into `dir` (created if needed) through the real writer. Returns the decoder it

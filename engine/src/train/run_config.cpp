@@ -5,10 +5,9 @@
 #include "core/api_guard.h"
 #include "core/check.h"
 #include "core/enum_names.h"
+#include "core/json_object_reader.h"
 
 #include <nlohmann/json.hpp>
-
-#include <set>
 
 namespace ftw {
 namespace {
@@ -23,92 +22,7 @@ constexpr core::NameTable<AnswerExtraction, 5> kAnswerExtractionNames{{
     {AnswerExtraction::Full, "full"},
 }};
 
-/// Reads the fields of one JSON object, checking types, and reports keys nobody asked for.
-class ObjectReader {
-public:
-    ObjectReader(const json& object, std::string where, const std::string& source)
-        : m_object(object), m_where(std::move(where)), m_source(source)
-    {
-        FTW_CHECK(object.is_object(), ErrorCode::InvalidConfig,
-                  m_source + ": " + (m_where.empty() ? "the run config" : "'" + m_where + "'") +
-                      " must be a JSON object");
-    }
-
-    template <typename T>
-    void read(const std::string& key, T& out)
-    {
-        m_known.insert(key);
-        const auto it = m_object.find(key);
-        if (it == m_object.end() || it->is_null()) {
-            return;
-        }
-        try {
-            if constexpr (std::is_same_v<T, std::filesystem::path>) {
-                out = it->template get<std::string>();
-            } else if constexpr (std::is_same_v<T, double>) {
-                FTW_CHECK(it->is_number(), ErrorCode::InvalidConfig, "");
-                out = it->template get<double>();
-            } else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-                FTW_CHECK(it->is_number_integer(), ErrorCode::InvalidConfig, "");
-                out = it->template get<T>();
-            } else {
-                out = it->template get<T>();
-            }
-        } catch (const std::exception&) {
-            throw Error(ErrorCode::InvalidConfig, m_source + ": '" + path(key) + "' must be " +
-                                                      expected<T>() + ", got " + it->dump());
-        }
-    }
-
-    [[nodiscard]] const json& object(const std::string& key)
-    {
-        m_known.insert(key);
-        static const json kEmpty = json::object();
-        const auto it = m_object.find(key);
-        return it == m_object.end() ? kEmpty : *it;
-    }
-
-    [[nodiscard]] std::string path(const std::string& key) const
-    {
-        return m_where.empty() ? key : m_where + "." + key;
-    }
-
-    /// Throws InvalidConfig naming every key that no read() asked for.
-    void rejectUnknownKeys() const
-    {
-        std::string unknown;
-        for (const auto& [key, value] : m_object.items()) {
-            if (!m_known.contains(key)) {
-                unknown += (unknown.empty() ? "'" : ", '") + path(key) + "'";
-            }
-        }
-        FTW_CHECK(unknown.empty(), ErrorCode::InvalidConfig,
-                  m_source + ": unknown key " + unknown + " (see the README for run config keys)");
-    }
-
-private:
-    template <typename T>
-    static std::string expected()
-    {
-        if constexpr (std::is_same_v<T, bool>) {
-            return "true or false";
-        } else if constexpr (std::is_same_v<T, std::string> ||
-                             std::is_same_v<T, std::filesystem::path>) {
-            return "a string";
-        } else if constexpr (std::is_same_v<T, double>) {
-            return "a number";
-        } else if constexpr (std::is_integral_v<T>) {
-            return "an integer";
-        } else {
-            return "a list or map of the documented kind";
-        }
-    }
-
-    const json& m_object;
-    std::string m_where;
-    const std::string& m_source;
-    std::set<std::string> m_known;
-};
+using ObjectReader = core::JsonObjectReader;
 
 json adapterJson(const AdapterConfig& a)
 {

@@ -49,7 +49,8 @@ std::string checkpointName(std::int64_t step)
 
 } // namespace
 
-Trainer::Trainer(TrainSpec spec, jobs::JobContext& ctx) : m_spec(std::move(spec)), m_ctx(ctx)
+Trainer::Trainer(TrainSpec spec, jobs::JobContext& ctx, TrainerOptions options)
+    : m_spec(std::move(spec)), m_ctx(ctx), m_options(options)
 {
 }
 
@@ -173,6 +174,13 @@ void Trainer::loadResumePoint()
 {
     const RunId id = m_spec.resumeRunId;
     storage::RunRepository repo(m_ctx.database());
+    if (m_options.isRunProvided) {
+        const std::vector<CheckpointInfo> checkpoints = repo.checkpoints(m_ctx.runId());
+        FTW_CHECK(!checkpoints.empty(), ErrorCode::NotFound,
+                  "run " + std::to_string(m_ctx.runId()) + " has no checkpoint to resume from");
+        m_resumeCheckpoint = checkpoints.back().path;
+        return;
+    }
     const std::optional<RunDetail> run = repo.findRun(id);
     FTW_CHECK(run, ErrorCode::NotFound, "no run with id " + std::to_string(id) + " to resume");
     FTW_CHECK(run->summary.kind == "train", ErrorCode::InvalidArgument,
@@ -202,6 +210,10 @@ void Trainer::loadResumePoint()
 
 void Trainer::createOrAdoptRun()
 {
+    if (m_options.isRunProvided) {
+        FTW_CHECK(m_ctx.runId() != 0, ErrorCode::Internal, "the trainer was given no run");
+        return;
+    }
     if (m_spec.resumeRunId > 0) {
         m_ctx.adoptRun(m_spec.resumeRunId);
         return;
@@ -484,7 +496,7 @@ void Trainer::recordStepMetrics(const StepOutcome& outcome, double learningRate,
     }
 }
 
-void Trainer::evaluate()
+EvalLoss Trainer::evaluate()
 {
     const EvalLoss result =
         evaluateLoss(*m_model.decoder, m_split.validation, m_spec.train.batchSize, m_dataset.padId,
@@ -502,6 +514,7 @@ void Trainer::evaluate()
     m_ctx.log(LogLevel::Info, "step " + std::to_string(m_state.step) + ": eval loss " +
                                   std::to_string(result.loss) + ", perplexity " +
                                   std::to_string(result.perplexity));
+    return result;
 }
 
 void Trainer::saveCheckpointNow()
@@ -551,9 +564,7 @@ void Trainer::finish()
     }
     std::optional<EvalLoss> finalEval;
     if (!m_split.validation.empty()) {
-        evaluate();
-        finalEval = evaluateLoss(*m_model.decoder, m_split.validation, m_spec.train.batchSize,
-                                 m_dataset.padId, m_device, m_computeDtype, &m_ctx);
+        finalEval = evaluate();
     }
     if (m_lastCheckpointStep != m_state.step) {
         saveCheckpointNow();

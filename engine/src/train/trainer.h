@@ -27,13 +27,22 @@ namespace ftw::train {
 using eval::EvalLoss;
 using eval::evaluateLoss;
 
+/// How a Trainer records its run.
+struct TrainerOptions {
+    /// The context already holds the run (created, or adopted to resume, by the caller, which
+    /// records it under its own kind and config: the pretrain job); the trainer trains in it and
+    /// takes the spec as given. A spec.resumeRunId > 0 then only means "continue from the newest
+    /// checkpoint of the context's run", the caller having checked that the run may continue.
+    bool isRunProvided = false;
+};
+
 /// One fine-tuning run on the engine thread: set-up, the loop of optimiser steps with periodic
 /// evaluation and checkpoints, and the adapter written at the end (adapter-methods.md and the
 /// spec's Jobs section). Linear by design: run() = setUp(), then trainStep() until done.
 class Trainer {
 public:
     /// `spec.resumeRunId` > 0 continues that run from its newest checkpoint.
-    Trainer(TrainSpec spec, jobs::JobContext& ctx);
+    Trainer(TrainSpec spec, jobs::JobContext& ctx, TrainerOptions options = {});
     ~Trainer();
     Trainer(const Trainer&) = delete;
     Trainer& operator=(const Trainer&) = delete;
@@ -57,7 +66,7 @@ private:
     void buildOptimizer();
     void loop();
     StepOutcome trainStep();
-    void evaluate();
+    EvalLoss evaluate(); ///< records eval/loss and eval/perplexity at the current step
     void saveCheckpointNow();
     void finish();
     [[nodiscard]] Batch microBatch(std::int64_t index) const;
@@ -68,6 +77,7 @@ private:
 
     TrainSpec m_spec;
     jobs::JobContext& m_ctx;
+    TrainerOptions m_options;
     std::string m_configJson;
     c10::Device m_device{c10::kCPU};
     c10::ScalarType m_computeDtype = c10::ScalarType::Float;

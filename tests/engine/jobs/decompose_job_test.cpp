@@ -5,6 +5,7 @@
 // config.json, as the written weights show, and moves the logits less than vanilla pruning; the
 // eval loss agrees with the eval job's; bad options fail with a clear message on a failed run.
 #include "model/model_loader.h"
+#include "support/job_helpers.h"
 #include "support/temp_dir.h"
 #include "support/train_fixture.h"
 
@@ -72,28 +73,10 @@ protected:
     template <typename Spec>
     JobResult run(const Spec& s)
     {
-        auto engine = Engine::create(EngineOptions{db(), 0});
-        if (!engine) {
-            ADD_FAILURE() << engine.error().message;
-            return {};
-        }
-        return (*engine)->wait((*engine)->submit(s).id);
+        return test::runJob(db(), s);
     }
 
-    RunSummary summary(RunId id) const
-    {
-        auto store = RunStore::open(db(), StoreMode::ReadOnly);
-        if (!store) {
-            ADD_FAILURE() << store.error().message;
-            return {};
-        }
-        auto detail = store->run(id);
-        if (!detail) {
-            ADD_FAILURE() << detail.error().message;
-            return {};
-        }
-        return detail->summary;
-    }
+    RunSummary summary(RunId id) const { return test::storedRun(db(), id).summary; }
 
     fs::path db() const { return m_dir / "ftw.db"; }
 

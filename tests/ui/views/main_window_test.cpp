@@ -2,6 +2,8 @@
 #include <ftw/ui/desktop_options.h>
 #include <ftw/ui/main_window.h>
 
+#include <ftw/defaults.h>
+
 #include "models/run_table_model.h"
 #include "views/live_run_page.h"
 #include "views/runs_page.h"
@@ -13,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include <QLabel>
+#include <QLineEdit>
 #include <QLineSeries>
 #include <QListWidget>
 #include <QMenu>
@@ -93,6 +96,17 @@ TEST_F(MainWindowTest, OpensOnTheEmptyRunsTableWithNavigation)
     EXPECT_EQ(table()->model()->rowCount(), 0);
     EXPECT_TRUE(child<QLabel>("runsEmptyState")->isVisible());
     EXPECT_FALSE(child<QProgressBar>("jobProgress")->isVisible());
+}
+
+TEST_F(MainWindowTest, TheNewRunFormStartsOnTheBundledRunConfig)
+{
+    // The window of SetUp() found the source tree's resources/default (or FTW_DEFAULTS_DIR).
+    const Expected<TrainSpec> bundled = bundledTrainSpec();
+    ASSERT_TRUE(bundled) << bundled.error().message;
+    EXPECT_EQ(child<QLineEdit>("modelDir")->text(),
+              QString::fromStdString(bundled->modelDir.string()));
+    EXPECT_EQ(child<QLineEdit>("dataFile")->text(),
+              QString::fromStdString(bundled->data.path.string()));
 }
 
 TEST_F(MainWindowTest, DemoJobShowsProgressThenAppearsAsSucceeded)

@@ -15,6 +15,8 @@
 #include "runs_page.h"
 #include "train_form.h"
 
+#include <ftw/defaults.h>
+
 #include <QCloseEvent>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -79,6 +81,11 @@ MainWindow::MainWindow(Engine& engine, RunStore store, QWidget* parent)
     d->runs = new RunTableModel(std::move(store), this);
     d->runsPage = new RunsPage(*d->runs, this);
     d->newRunPage = new NewRunPage(this);
+    // Nothing chosen yet: the New run form starts on the bundled run config (the default model,
+    // dataset and settings).
+    if (const Expected<TrainSpec> bundled = bundledTrainSpec(); bundled) {
+        d->newRunPage->trainForm()->setTrainSpec(*bundled);
+    }
     d->liveRunPage = new LiveRunPage(*d->controller, this);
     d->comparePage = new ComparePage(engine.databasePath(), this);
     d->allocationPage = new AllocationPage(engine.databasePath(), this);

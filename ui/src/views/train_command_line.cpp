@@ -62,6 +62,7 @@ TrainSpec expressiblePart(const TrainSpec& spec)
     e.train.weightDecay = t.weightDecay;
     e.train.lrScheduler = t.lrScheduler;
     e.train.warmupSteps = t.warmupSteps;
+    e.train.warmupRatio = t.warmupRatio;
     e.train.maxGradNorm = t.maxGradNorm;
     e.train.seed = t.seed;
     e.train.device = t.device;
@@ -154,6 +155,9 @@ QString trainCommandLine(const TrainSpec& spec)
     add("--scheduler", toQString(t.lrScheduler));
     if (t.warmupSteps != td.warmupSteps) {
         add("--warmup-steps", QString::number(t.warmupSteps));
+    }
+    if (t.warmupRatio != td.warmupRatio) {
+        add("--warmup-ratio", number(t.warmupRatio));
     }
     if (t.maxGradNorm != td.maxGradNorm) {
         add("--max-grad-norm", number(t.maxGradNorm));
