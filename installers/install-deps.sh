@@ -16,6 +16,8 @@ packages=(
   fonts-dejavu-core
   # tests: GoogleTest, an X server for UI tests and screenshots
   libgtest-dev libgmock-dev xvfb xauth
+  # the Debian package (cpack --preset deb): dpkg-shlibdeps finds the libraries' packages
+  dpkg-dev
 )
 
 say() { printf 'ftw-install: %s\n' "$*"; }
