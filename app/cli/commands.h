@@ -162,6 +162,9 @@ int pretrain(const CliContext& ctx, const PretrainCliOptions& options);
 /// Registers `ftw train`, `ftw resume` and `ftw eval` on `app`.
 void addTrainCommands(CLI::App& app, TrainCliOptions& options, std::string& databasePath,
                       bool& isJson, std::function<int(const CliContext&)>& action);
+/// The whole text of a config file. Returns: NotFound "cannot read the <what> '<path>'".
+[[nodiscard]] Expected<std::string> readConfigText(const std::string& path,
+                                                   const std::string& what);
 /// The TrainSpec of `ftw train`'s options over its --config file. Returns: the parse or validation
 /// error of the config, naming the field.
 [[nodiscard]] Expected<TrainSpec> trainSpecFromOptions(const TrainCliOptions& options);

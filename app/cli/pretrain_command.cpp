@@ -12,8 +12,6 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace ftw::cli {
 namespace {
@@ -133,15 +131,12 @@ Expected<PretrainSpec> pretrainSpecFromOptions(const PretrainCliOptions& o)
 {
     PretrainSpec spec;
     if (!o.configFile.empty()) {
-        std::ifstream in(o.configFile);
-        if (!in) {
-            return ErrorInfo{
-                ErrorCode::NotFound, "cannot read the pretrain config '" + o.configFile + "'", {}};
+        const Expected<std::string> text = readConfigText(o.configFile, "pretrain config");
+        if (!text) {
+            return text.error();
         }
-        std::stringstream text;
-        text << in.rdbuf();
         Expected<PretrainSpec> parsed =
-            parsePretrainConfig(text.str(), o.configFile, fs::absolute(o.configFile).parent_path());
+            parsePretrainConfig(*text, o.configFile, fs::absolute(o.configFile).parent_path());
         if (!parsed) {
             return parsed.error();
         }

@@ -208,6 +208,17 @@ void addTrainCommands(CLI::App& app, TrainCliOptions& o, std::string& databasePa
     eval->callback([&] { action = [&o](const CliContext& c) { return cli::evaluate(c, o); }; });
 }
 
+Expected<std::string> readConfigText(const std::string& path, const std::string& what)
+{
+    std::ifstream in(path);
+    if (!in) {
+        return ErrorInfo{ErrorCode::NotFound, "cannot read the " + what + " '" + path + "'", {}};
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
 Expected<TrainSpec> trainSpecFromOptions(const TrainCliOptions& o)
 {
     TrainSpec spec;
@@ -219,15 +230,12 @@ Expected<TrainSpec> trainSpecFromOptions(const TrainCliOptions& o)
         }
     }
     if (!o.configFile.empty()) {
-        std::ifstream in(o.configFile);
-        if (!in) {
-            return ErrorInfo{
-                ErrorCode::NotFound, "cannot read the run config '" + o.configFile + "'", {}};
+        const Expected<std::string> text = readConfigText(o.configFile, "run config");
+        if (!text) {
+            return text.error();
         }
-        std::stringstream text;
-        text << in.rdbuf();
-        Expected<TrainSpec> parsed = parseRunConfig(
-            text.str(), o.configFile, std::filesystem::path(o.configFile).parent_path());
+        Expected<TrainSpec> parsed =
+            parseRunConfig(*text, o.configFile, std::filesystem::path(o.configFile).parent_path());
         if (!parsed) {
             return parsed.error();
         }
