@@ -46,6 +46,7 @@ struct Options {
     AllocateCliOptions allocate;
     SweepCliOptions sweep;
     DecomposeCliOptions decompose;
+    BenchCliOptions bench;
     std::vector<RunId> compareIds;
 };
 
@@ -211,6 +212,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     addAllocateCommand(app, options.allocate, options.databasePath, options.isJson, action);
     addSweepCommand(app, options.sweep, options.databasePath, options.isJson, action);
     addDecomposeCommand(app, options.decompose, options.databasePath, options.isJson, action);
+    addBenchCommand(app, options.bench, options.databasePath, options.isJson, action);
 
     CLI::App* demo = app.add_subcommand(
         "demo", "run a small demonstration job (fits a linear model) and record it as a run");

@@ -107,6 +107,7 @@ struct TrainCliOptions {
     std::optional<std::uint64_t> seed;
     std::optional<std::string> device;
     std::optional<std::string> precision;
+    bool isGradientCheckpointing = false; ///< set: on (unset keeps the config's value)
     std::optional<std::int64_t> evalEvery;
     std::optional<std::int64_t> saveEvery;
     bool isPrintConfig = false;
@@ -211,6 +212,22 @@ struct DecomposeCliOptions {
     std::optional<double> pruneRatio;
     std::optional<double> pruneThreshold;
 };
+/// What `ftw bench` was given: the run to time (as `ftw train` takes it; --steps counts the timed
+/// steps and the data options do not apply) and the bench's own options.
+struct BenchCliOptions {
+    TrainCliOptions train;
+    std::optional<std::string> shape;
+    std::string saveModel;
+    std::int64_t seqLength = 128;
+    std::int64_t untimedSteps = 2;
+    bool isMergeSkipped = false;
+    std::string mergeDtype = "f32";
+};
+/// Registers `ftw bench` on `app`.
+void addBenchCommand(CLI::App& app, BenchCliOptions& options, std::string& databasePath,
+                     bool& isJson, std::function<int(const CliContext&)>& action);
+/// `ftw bench [--shape NAME | --model DIR] [run options] [--seq-len L] [--steps N]`
+int bench(const CliContext& ctx, const BenchCliOptions& options);
 /// Registers `ftw decompose` on `app`.
 void addDecomposeCommand(CLI::App& app, DecomposeCliOptions& options, std::string& databasePath,
                          bool& isJson, std::function<int(const CliContext&)>& action);

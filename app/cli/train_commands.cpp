@@ -147,6 +147,8 @@ void addTrainSpecOptions(CLI::App& command, TrainCliOptions& o)
     train->add_option("--seed", o.seed, "seed of data order, dropout and init");
     train->add_option("--device", o.device, "auto, cpu, cuda or cuda:N");
     train->add_option("--precision", o.precision, "auto, fp32, bf16 or fp16");
+    train->add_flag("--gradient-checkpointing", o.isGradientCheckpointing,
+                    "recompute each block's activations in the backward pass (less memory)");
     train->add_option("--eval-every", o.evalEvery, "evaluate every N steps (0: at the end)");
     train->add_option("--save-every", o.saveEvery, "checkpoint every N steps (0: at the end)");
 }
@@ -318,6 +320,9 @@ Expected<TrainSpec> trainSpecFromOptions(const TrainCliOptions& o)
     applyIf(o.seed, spec.train.seed);
     applyIf(o.device, spec.train.device);
     applyIf(o.precision, spec.train.precision);
+    if (o.isGradientCheckpointing) {
+        spec.train.isGradientCheckpointing = true;
+    }
     applyIf(o.evalEvery, spec.train.evalEverySteps);
     applyIf(o.saveEvery, spec.train.saveEverySteps);
     spec.adapter.seed = spec.train.seed;

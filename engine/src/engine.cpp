@@ -4,6 +4,7 @@
 #include "core/api_guard.h"
 #include "core/device.h"
 #include "jobs/allocate_job.h"
+#include "jobs/bench_job.h"
 #include "jobs/decompose_job.h"
 #include "jobs/demo_job.h"
 #include "jobs/eval_job.h"
@@ -92,6 +93,8 @@ JobHandle Engine::submit(const JobSpec& spec)
                 return jobs::makeDecomposeJob(s);
             } else if constexpr (std::is_same_v<Spec, PretrainSpec>) {
                 return jobs::makePretrainJob(s);
+            } else if constexpr (std::is_same_v<Spec, BenchSpec>) {
+                return jobs::makeBenchJob(s);
             } else {
                 static_assert(std::is_same_v<Spec, MergeSpec>);
                 return jobs::makeMergeJob(s);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <ftw/bench.h>
 #include <ftw/error.h>
 #include <ftw/pretrain.h>
 #include <ftw/run_config.h>
@@ -98,7 +99,7 @@ struct DecomposeSpec {
 
 /// Everything the engine can be asked to do.
 using JobSpec = std::variant<DemoJobSpec, TrainSpec, EvalSpec, MergeSpec, SweepSpec, AllocateSpec,
-                             DecomposeSpec, PretrainSpec>;
+                             DecomposeSpec, PretrainSpec, BenchSpec>;
 
 /// How a job ended. `runId` is the run it recorded in the store, 0 when it recorded none.
 struct JobResult {

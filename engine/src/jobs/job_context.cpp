@@ -129,6 +129,12 @@ std::unique_ptr<JobContext> JobContext::memberContext(std::int64_t groupId) cons
     return member;
 }
 
+std::unique_ptr<JobContext>
+JobContext::scratchContext(const std::filesystem::path& databasePath) const
+{
+    return std::make_unique<JobContext>(m_id, m_stop, m_sink, databasePath, m_pause);
+}
+
 void JobContext::setRunConfig(const std::string& configJson)
 {
     std::vector<std::pair<std::string, std::string>> params;

@@ -68,6 +68,10 @@ public:
     /// A context for one member of a job that runs several (the sweep): the same job, stop token,
     /// events, pause and store, its own run in group `groupId`.
     [[nodiscard]] std::unique_ptr<JobContext> memberContext(std::int64_t groupId) const;
+    /// A context for work a job does out of the user's sight (the bench): the same job, stop
+    /// token, events and pause, its runs in the store at `databasePath` (created if needed).
+    [[nodiscard]] std::unique_ptr<JobContext>
+    scratchContext(const std::filesystem::path& databasePath) const;
     /// Replaces the run's config (JSON text): its row, its flattened parameters (for config
     /// diffs) and the copy in its folder.
     void setRunConfig(const std::string& configJson);

@@ -86,6 +86,7 @@ void Trainer::setUp()
     const TrainConfig& t = m_spec.train;
     m_device = core::resolveDevice(t.device);
     m_computeDtype = core::resolvePrecision(t.precision, m_device);
+    core::resetPeakMemory(m_device);
     m_spec.adapter.seed = t.seed;
     torch::manual_seed(t.seed);
 
@@ -94,10 +95,16 @@ void Trainer::setUp()
 
     m_model = model::loadModel(m_spec.modelDir);
     const std::filesystem::path tokenizerFile = m_spec.modelDir / "tokenizer.json";
-    FTW_CHECK(std::filesystem::exists(tokenizerFile), ErrorCode::NotFound,
+    FTW_CHECK(m_options.dataset != nullptr || std::filesystem::exists(tokenizerFile),
+              ErrorCode::NotFound,
               "'" + m_spec.modelDir.string() + "' has no tokenizer.json to read the dataset with");
-    const data::Tokenizer tokenizer = data::Tokenizer::fromFile(tokenizerFile);
-    m_dataset = encodeDataset(m_spec.data, m_spec.modelDir, tokenizer, m_model.config.eosTokenIds);
+    if (m_options.dataset != nullptr) {
+        m_dataset = *m_options.dataset;
+    } else {
+        const data::Tokenizer tokenizer = data::Tokenizer::fromFile(tokenizerFile);
+        m_dataset =
+            encodeDataset(m_spec.data, m_spec.modelDir, tokenizer, m_model.config.eosTokenIds);
+    }
     m_split = splitExamples(m_dataset, m_spec.data, t.seed);
 
     const auto trainCount = static_cast<std::int64_t>(m_split.train.size());
@@ -434,8 +441,14 @@ void Trainer::loop()
         }
         const auto stepStarted = Clock::now();
         const StepOutcome outcome = trainStep();
+        if (m_options.onStep) {
+            core::synchronize(m_device); // the loss was read; the optimiser step may still run
+        }
         const double stepSeconds =
             std::chrono::duration<double>(Clock::now() - stepStarted).count();
+        if (m_options.onStep) {
+            m_options.onStep(m_state.step, stepSeconds, outcome.loss);
+        }
         const double sinceStart = std::chrono::duration<double>(Clock::now() - startedAt).count();
         m_state.elapsedMs = elapsedBefore + static_cast<std::int64_t>(sinceStart * 1000.0);
         const double learningRate =
@@ -489,10 +502,11 @@ void Trainer::recordStepMetrics(const StepOutcome& outcome, double learningRate,
     if (m_state.lossScale > 0.0) {
         record("train/loss_scale", m_state.lossScale);
     }
-    // The peak so far: on the CPU the process's resident memory since the job began (setUp).
-    // TODO(engine): the CUDA allocator's peak on a CUDA device (#9).
-    if (!m_device.is_cuda()) {
-        record("train/peak_memory_bytes", static_cast<double>(core::peakResidentMemoryBytes()));
+    // The peak since the job began (setUp): the process's resident memory on the CPU, the
+    // caching allocator's allocated bytes on a CUDA device (0, not recorded, without a CUDA
+    // LibTorch).
+    if (const std::int64_t peak = core::peakMemoryBytes(m_device); peak > 0) {
+        record("train/peak_memory_bytes", static_cast<double>(peak));
     }
 }
 

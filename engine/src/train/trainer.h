@@ -15,6 +15,7 @@
 #include <c10/core/Device.h>
 #include <torch/optim/adamw.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -34,6 +35,12 @@ struct TrainerOptions {
     /// takes the spec as given. A spec.resumeRunId > 0 then only means "continue from the newest
     /// checkpoint of the context's run", the caller having checked that the run may continue.
     bool isRunProvided = false;
+    /// Set: train on these examples instead of reading spec.data (the bench's synthetic batch);
+    /// the tokenizer is then not read. Must outlive the trainer.
+    const EncodedDataset* dataset = nullptr;
+    /// Called after every optimiser step with its number, wall time in seconds (on CUDA the
+    /// step is synchronised first, so only where this is set) and loss.
+    std::function<void(std::int64_t step, double seconds, double loss)> onStep;
 };
 
 /// One fine-tuning run on the engine thread: set-up, the loop of optimiser steps with periodic
