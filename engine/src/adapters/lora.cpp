@@ -18,17 +18,22 @@ LoraAdapter::LoraAdapter(Target target, double dropout)
     m_b = trainableLeaf(at::zeros({t.spec.out, t.r}));
 }
 
+at::Tensor LoraAdapter::loraProduct(const at::Tensor& x) const
+{
+    return at::linear(at::linear(x.to(m_a.scalar_type()), m_a), m_b);
+}
+
 at::Tensor LoraAdapter::loraBranch(const at::Tensor& x) const
 {
-    const at::Tensor h = at::linear(at::linear(x.to(m_a.scalar_type()), m_a), m_b);
-    return h * target().scaling;
+    return loraProduct(x) * target().scaling;
 }
 
 at::Tensor LoraAdapter::forward(nn::ProjectionImpl& base, const at::Tensor& input)
 {
     const at::Tensor output = base.baseForward(input);
-    const at::Tensor update = loraBranch(dropout(input, m_dropout, base.is_training()));
-    return output + update.to(output.scalar_type());
+    const at::Tensor product = loraProduct(dropout(input, m_dropout, base.is_training()));
+    // One kernel for output + scaling * product.
+    return at::add(output, product.to(output.scalar_type()), target().scaling);
 }
 
 at::Tensor LoraAdapter::scaledProduct() const

@@ -45,6 +45,8 @@ public:
 protected:
     /// s * (drop(x) A^T) B^T.
     [[nodiscard]] at::Tensor loraBranch(const at::Tensor& x) const;
+    /// B (A x) without the scaling.
+    [[nodiscard]] at::Tensor loraProduct(const at::Tensor& x) const;
     /// s * B A in fp32 [out, in].
     [[nodiscard]] at::Tensor scaledProduct() const;
 

@@ -32,13 +32,13 @@ void setRandomState(const c10::Device& device, const at::Tensor& state)
 }
 
 at::Tensor runBlock(std::int64_t kind, std::int64_t address, const at::Tensor& hidden,
-                    const at::Tensor& inverseFrequencies, std::int64_t start)
+                    const at::Tensor& rope)
 {
     // NOTE: the address is the block's, stored as an integer because autograd's saved data holds
     // only IValues; the decoder owns the block for longer than any backward pass.
     if (kind == kLlama) {
         auto* block = reinterpret_cast<LlamaBlockImpl*>(address); // NOLINT
-        return block->forward(hidden, inverseFrequencies, start, nullptr, nullptr);
+        return block->forward(hidden, rope, nullptr, nullptr);
     }
     auto* block = reinterpret_cast<Gpt2BlockImpl*>(address); // NOLINT
     return block->forward(hidden, nullptr, nullptr);
@@ -46,19 +46,18 @@ at::Tensor runBlock(std::int64_t kind, std::int64_t address, const at::Tensor& h
 
 class CheckpointFunction : public torch::autograd::Function<CheckpointFunction> {
 public:
-    static torch::autograd::variable_list
-    forward(torch::autograd::AutogradContext* ctx, const at::Tensor& hidden, std::int64_t kind,
-            std::int64_t address, const at::Tensor& inverseFrequencies, std::int64_t start)
+    static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
+                                                  const at::Tensor& hidden, std::int64_t kind,
+                                                  std::int64_t address, const at::Tensor& rope)
     {
         ctx->saved_data["kind"] = kind;
         ctx->saved_data["address"] = address;
-        ctx->saved_data["start"] = start;
-        ctx->saved_data["inverse_frequencies"] = inverseFrequencies;
+        ctx->saved_data["rope"] = rope;
         ctx->saved_data["rng"] = randomState(hidden.device());
         ctx->saved_data["autocast"] =
             static_cast<std::int64_t>(core::activeAutocastDtype(hidden.device()));
         ctx->save_for_backward({hidden});
-        return {runBlock(kind, address, hidden, inverseFrequencies, start)};
+        return {runBlock(kind, address, hidden, rope)};
     }
 
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -74,12 +73,11 @@ public:
             const core::AutocastGuard autocast(
                 device, static_cast<c10::ScalarType>(ctx->saved_data["autocast"].toInt()));
             output = runBlock(ctx->saved_data["kind"].toInt(), ctx->saved_data["address"].toInt(),
-                              input, ctx->saved_data["inverse_frequencies"].toTensor(),
-                              ctx->saved_data["start"].toInt());
+                              input, ctx->saved_data["rope"].toTensor());
         }
         setRandomState(device, current);
         torch::autograd::backward({output}, {gradOutputs[0]});
-        return {input.grad(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+        return {input.grad(), at::Tensor(), at::Tensor(), at::Tensor()};
     }
 };
 
@@ -93,18 +91,17 @@ at::Tensor trackedInput(const at::Tensor& hidden)
 } // namespace
 
 at::Tensor checkpointedBlock(LlamaBlockImpl& block, const at::Tensor& hidden,
-                             const at::Tensor& inverseFrequencies, std::int64_t start)
+                             const at::Tensor& rope)
 {
     return CheckpointFunction::apply(trackedInput(hidden), kLlama,
-                                     reinterpret_cast<std::int64_t>(&block), inverseFrequencies,
-                                     start)[0];
+                                     reinterpret_cast<std::int64_t>(&block), rope)[0];
 }
 
 at::Tensor checkpointedBlock(Gpt2BlockImpl& block, const at::Tensor& hidden)
 {
     return CheckpointFunction::apply(trackedInput(hidden), kGpt2,
                                      reinterpret_cast<std::int64_t>(&block),
-                                     at::empty({0}, hidden.options()), 0)[0];
+                                     at::empty({0}, hidden.options()))[0];
 }
 
 } // namespace ftw::nn

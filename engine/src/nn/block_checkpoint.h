@@ -17,8 +17,7 @@ class Gpt2BlockImpl;
 /// no KV cache. NOTE: the block must outlive the backward pass (it always does: the decoder owns
 /// it).
 [[nodiscard]] at::Tensor checkpointedBlock(LlamaBlockImpl& block, const at::Tensor& hidden,
-                                           const at::Tensor& inverseFrequencies,
-                                           std::int64_t start);
+                                           const at::Tensor& rope);
 [[nodiscard]] at::Tensor checkpointedBlock(Gpt2BlockImpl& block, const at::Tensor& hidden);
 
 } // namespace ftw::nn

@@ -101,9 +101,9 @@ LlamaBlockImpl::LlamaBlockImpl(const ModelConfig& c)
     postAttentionLayernorm = register_module("post_attention_layernorm", RmsNorm(h, c.normEps));
 }
 
-at::Tensor LlamaBlockImpl::forward(const at::Tensor& hidden, const at::Tensor& inverseFrequencies,
-                                   std::int64_t start, at::Tensor* cacheKeys,
-                                   at::Tensor* cacheValues, ResidualHookCall* hook)
+at::Tensor LlamaBlockImpl::forward(const at::Tensor& hidden, const at::Tensor& rope,
+                                   at::Tensor* cacheKeys, at::Tensor* cacheValues,
+                                   ResidualHookCall* hook)
 {
     const at::Tensor x = inputLayernorm(hidden);
     at::Tensor q = splitHeads(qProj(x), numHeads, headDim);
@@ -113,8 +113,8 @@ at::Tensor LlamaBlockImpl::forward(const at::Tensor& hidden, const at::Tensor& i
         q = qNorm(q);
         k = kNorm(k);
     }
-    q = applyRope(q, inverseFrequencies, start);
-    k = applyRope(k, inverseFrequencies, start);
+    q = applyRope(q, rope);
+    k = applyRope(k, rope);
     std::tie(k, v) = extendCache(k, v, cacheKeys, cacheValues);
     const at::Tensor attended = oProj(mergeHeads(causalAttention(q, k, v)));
     const at::Tensor mid = middleOf(hook, hidden, hidden + attended);
@@ -213,6 +213,7 @@ at::Tensor DecoderImpl::logitsOf(const at::Tensor& hidden)
 at::Tensor DecoderImpl::forwardLlama(at::Tensor hidden, KvCache* cache)
 {
     const std::int64_t start = cache != nullptr ? cache->length() : 0;
+    const at::Tensor rope = ropeTable(m_inverseFrequencies, start, hidden.size(1), hidden.device());
     ResidualHookCall call{residualHooks.get(), 0, {}, {}};
     ResidualHookCall* hook = residualHooks ? &call : nullptr;
     for (std::size_t i = 0; i < m_layers->size(); ++i) {
@@ -220,9 +221,8 @@ at::Tensor DecoderImpl::forwardLlama(at::Tensor hidden, KvCache* cache)
         at::Tensor* values = cache != nullptr ? &cache->values[i] : nullptr;
         LlamaBlockImpl& block = *m_layers->ptr<LlamaBlockImpl>(i);
         call.layer = static_cast<std::int64_t>(i);
-        hidden = shouldCheckpoint(cache)
-                     ? checkpointedBlock(block, hidden, m_inverseFrequencies, start)
-                     : block.forward(hidden, m_inverseFrequencies, start, keys, values, hook);
+        hidden = shouldCheckpoint(cache) ? checkpointedBlock(block, hidden, rope)
+                                         : block.forward(hidden, rope, keys, values, hook);
         call.previousMid = call.mid;
     }
     return m_norm(hidden);

@@ -65,9 +65,9 @@ class LlamaBlockImpl : public torch::nn::Module {
 public:
     explicit LlamaBlockImpl(const model::ModelConfig& config);
     /// `hook`, when given, adds the residual hooks' terms (see ResidualHooks).
-    at::Tensor forward(const at::Tensor& hidden, const at::Tensor& inverseFrequencies,
-                       std::int64_t start, at::Tensor* cacheKeys, at::Tensor* cacheValues,
-                       ResidualHookCall* hook = nullptr);
+    /// `rope`: the ropeTable() of the positions of `hidden`.
+    at::Tensor forward(const at::Tensor& hidden, const at::Tensor& rope, at::Tensor* cacheKeys,
+                       at::Tensor* cacheValues, ResidualHookCall* hook = nullptr);
 
     std::int64_t numHeads;
     std::int64_t numKvHeads;

@@ -2,6 +2,7 @@
 #include "layers.h"
 
 #include <ATen/ATen.h>
+#include <torch/version.h>
 
 #include <cmath>
 #include <limits>
@@ -77,15 +78,21 @@ at::Tensor ropeInverseFrequencies(const RopeOptions& o)
     return inv.to(at::kFloat);
 }
 
-at::Tensor applyRope(const at::Tensor& x, const at::Tensor& inverseFrequencies, std::int64_t start)
+at::Tensor ropeTable(const at::Tensor& inverseFrequencies, std::int64_t start, std::int64_t length,
+                     const c10::Device& device)
 {
-    const std::int64_t seq = x.size(2);
     const at::Tensor positions =
-        at::arange(start, start + seq, at::TensorOptions().dtype(at::kFloat).device(x.device()));
-    const at::Tensor freqs = at::outer(positions, inverseFrequencies.to(x.device()));
-    const at::Tensor angles = at::cat({freqs, freqs}, -1); // [seq, headDim]
-    const at::Tensor cos = angles.cos().to(x.scalar_type());
-    const at::Tensor sin = angles.sin().to(x.scalar_type());
+        at::arange(start, start + length, at::TensorOptions().dtype(at::kFloat).device(device));
+    const at::Tensor freqs = at::outer(positions, inverseFrequencies.to(device));
+    const at::Tensor angles = at::cat({freqs, freqs}, -1); // [length, headDim]
+    return at::stack({angles.cos(), angles.sin()});
+}
+
+at::Tensor applyRope(const at::Tensor& x, const at::Tensor& table)
+{
+    const at::Tensor rows = table.to(x.scalar_type());
+    const at::Tensor cos = rows[0];
+    const at::Tensor sin = rows[1];
     const std::int64_t half = x.size(-1) / 2;
     const at::Tensor rotated = at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
     return x * cos + rotated * sin;
@@ -99,20 +106,35 @@ at::Tensor geluTanh(const at::Tensor& x)
 
 at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v)
 {
-    const std::int64_t groups = q.size(1) / k.size(1);
-    const at::Tensor keys = groups > 1 ? k.repeat_interleave(groups, 1) : k;
-    const at::Tensor values = groups > 1 ? v.repeat_interleave(groups, 1) : v;
+    const std::int64_t batch = q.size(0);
+    const std::int64_t heads = q.size(1);
     const std::int64_t queries = q.size(2);
-    const std::int64_t total = keys.size(2);
-    at::Tensor scores =
-        at::matmul(q, keys.transpose(-2, -1)) / std::sqrt(static_cast<double>(q.size(-1)));
+    const std::int64_t dim = q.size(3);
+    const std::int64_t kvHeads = k.size(1);
+    const std::int64_t groups = heads / kvHeads;
+    const std::int64_t total = k.size(2);
     // Query i sits at absolute position total - queries + i and sees keys 0 .. that position.
     const at::Tensor allowed =
         at::ones({queries, total}, at::TensorOptions().dtype(at::kBool).device(q.device()))
             .tril(total - queries);
-    scores = scores.masked_fill(allowed.logical_not(), -std::numeric_limits<float>::infinity());
+#if TORCH_VERSION_MAJOR >= 2
+    const at::Tensor keys = groups > 1 ? k.repeat_interleave(groups, 1) : k;
+    const at::Tensor values = groups > 1 ? v.repeat_interleave(groups, 1) : v;
+    if (queries == total) {
+        return at::scaled_dot_product_attention(q, keys, values, {}, 0.0, /*is_causal=*/true);
+    }
+    return at::scaled_dot_product_attention(q, keys, values, allowed, 0.0, /*is_causal=*/false);
+#else
+    // Query head h uses KV head h / groups: fold a KV head's query heads into its rows
+    // ([B, Hkv, groups * T, D], row g * T + i), one product per KV head.
+    const at::Tensor grouped = q.reshape({batch, kvHeads, groups * queries, dim});
+    at::Tensor scores =
+        at::matmul(grouped, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(dim));
+    const at::Tensor hidden = (groups > 1 ? allowed.repeat({groups, 1}) : allowed).logical_not();
+    scores.masked_fill_(hidden, -std::numeric_limits<float>::infinity());
     const at::Tensor weights = at::softmax(scores.to(at::kFloat), -1).to(q.scalar_type());
-    return at::matmul(weights, values);
+    return at::matmul(weights, v).view({batch, heads, queries, dim});
+#endif
 }
 
 } // namespace ftw::nn

@@ -73,15 +73,22 @@ struct RopeOptions {
 /// The inverse frequencies [headDim / 2], with Llama 3 scaling applied when set.
 [[nodiscard]] at::Tensor ropeInverseFrequencies(const RopeOptions& options);
 
-/// Rotates `x` [batch, heads, seq, headDim] for positions start .. start + seq - 1.
-[[nodiscard]] at::Tensor applyRope(const at::Tensor& x, const at::Tensor& inverseFrequencies,
-                                   std::int64_t start);
+/// The cosines and sines of the rotary angles of positions start .. start + length - 1, stacked
+/// [2, length, headDim] in fp32 on `device`: computed once per forward pass, used by every layer.
+[[nodiscard]] at::Tensor ropeTable(const at::Tensor& inverseFrequencies, std::int64_t start,
+                                   std::int64_t length, const c10::Device& device);
+
+/// Rotates `x` [batch, heads, seq, headDim] by a ropeTable() of its seq positions.
+[[nodiscard]] at::Tensor applyRope(const at::Tensor& x, const at::Tensor& table);
 
 /// GPT-2's "gelu_new": the tanh approximation of GELU.
 [[nodiscard]] at::Tensor geluTanh(const at::Tensor& x);
 
 /// Causal attention of q [B, H, T, D] over k, v [B, Hkv, S, D] where the T queries sit at the last
-/// T of the S positions; KV heads are repeated for grouped-query attention. Softmax in fp32.
+/// T of the S positions; each KV head serves H / Hkv query heads (grouped-query attention).
+/// LibTorch 2.x: scaled_dot_product_attention (flash or memory-efficient kernels where the
+/// device has them). LibTorch 1.x: the query heads of a KV head are folded into its rows, so K and
+/// V are never copied per query head; softmax in fp32.
 [[nodiscard]] at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k,
                                          const at::Tensor& v);
 

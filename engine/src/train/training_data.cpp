@@ -133,9 +133,13 @@ Batch collate(std::span<const data::TokenizedExample* const> examples, std::int6
 
 at::Tensor sumCrossEntropy(const at::Tensor& logits, const at::Tensor& labels)
 {
+    // The labels move one position left (the last position predicts nothing) rather than the
+    // logits: slicing [batch, length, vocab] would copy it, and again in the backward pass.
     const std::int64_t length = logits.size(1);
-    const at::Tensor predicted = logits.slice(1, 0, length - 1).to(at::kFloat);
-    const at::Tensor targets = labels.slice(1, 1, length);
+    const at::Tensor targets = at::cat(
+        {labels.slice(1, 1, length), at::full({labels.size(0), 1}, kIgnoreIndex, labels.options())},
+        1);
+    const at::Tensor predicted = logits.to(at::kFloat);
     return at::cross_entropy_loss(predicted.reshape({-1, predicted.size(-1)}),
                                   targets.reshape({-1}), /*weight=*/{}, at::Reduction::Sum,
                                   kIgnoreIndex);
