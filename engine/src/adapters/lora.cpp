@@ -30,10 +30,21 @@ at::Tensor LoraAdapter::loraBranch(const at::Tensor& x) const
 
 at::Tensor LoraAdapter::forward(nn::ProjectionImpl& base, const at::Tensor& input)
 {
-    const at::Tensor output = base.baseForward(input);
-    const at::Tensor product = loraProduct(dropout(input, m_dropout, base.is_training()));
-    // One kernel for output + scaling * product.
-    return at::add(output, product.to(output.scalar_type()), target().scaling);
+    return forwardOnBase(base, input, base.baseForward(input));
+}
+
+at::Tensor LoraAdapter::forwardOnBase(nn::ProjectionImpl& base, const at::Tensor& input,
+                                      const at::Tensor& output)
+{
+    const at::Tensor x = dropout(input, m_dropout, base.is_training());
+    const at::Tensor down = at::linear(x.to(m_a.scalar_type()), m_a);
+    // output + scaling * down B^T as one matrix product that accumulates into the base output
+    // (no separate add over [tokens, out]).
+    const std::int64_t out = output.size(-1);
+    const at::ScalarType type = output.scalar_type();
+    return at::addmm(output.reshape({-1, out}), down.reshape({-1, down.size(-1)}).to(type),
+                     m_b.t().to(type), /*beta=*/1.0, /*alpha=*/target().scaling)
+        .view(output.sizes());
 }
 
 at::Tensor LoraAdapter::scaledProduct() const

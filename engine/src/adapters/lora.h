@@ -16,6 +16,9 @@ public:
     LoraAdapter(Target target, double dropout);
 
     at::Tensor forward(nn::ProjectionImpl& base, const at::Tensor& input) override;
+    [[nodiscard]] bool addsToBase() const override { return true; }
+    at::Tensor forwardOnBase(nn::ProjectionImpl& base, const at::Tensor& input,
+                             const at::Tensor& baseOutput) override;
     [[nodiscard]] at::Tensor deltaWeight(const at::Tensor& weightOutIn) const override;
     [[nodiscard]] std::vector<NamedTensor> tensors() const override;
     void to(const c10::Device& device) override;
@@ -69,6 +72,7 @@ public:
     DoraAdapter(Target target, double dropout);
 
     at::Tensor forward(nn::ProjectionImpl& base, const at::Tensor& input) override;
+    [[nodiscard]] bool addsToBase() const override { return false; } // it rescales the base
     /// The merged weight minus W: (m / n - 1) W + (m / n) s B A.
     [[nodiscard]] at::Tensor deltaWeight(const at::Tensor& weightOutIn) const override;
     void merge(nn::ProjectionImpl& base) override;

@@ -31,6 +31,8 @@ public:
     GatedLoraAdapter(adapters::Target target, double dropout);
 
     at::Tensor forward(nn::ProjectionImpl& base, const at::Tensor& input) override;
+    /// Its forward() decides whether the branch runs: it always computes the base itself.
+    [[nodiscard]] bool addsToBase() const override { return false; }
     [[nodiscard]] at::Tensor deltaWeight(const at::Tensor& weightOutIn) const override;
     [[nodiscard]] bool isEnabled() const override { return m_isEnabled; }
     void setEnabled(bool isEnabled) override { m_isEnabled = isEnabled; }

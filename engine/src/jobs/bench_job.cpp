@@ -222,15 +222,17 @@ std::string precisionName(c10::ScalarType dtype)
     }
 }
 
-nlohmann::json summary(std::vector<double> values)
+nlohmann::json summary(const std::vector<double>& timed)
 {
+    std::vector<double> values = timed;
     std::sort(values.begin(), values.end());
     const std::size_t n = values.size();
     const double median = n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
     return {{"median", median},
             {"mean", std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(n)},
             {"min", values.front()},
-            {"max", values.back()}};
+            {"max", values.back()},
+            {"all", timed}};
 }
 
 struct TrainFigures {

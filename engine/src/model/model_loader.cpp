@@ -122,6 +122,7 @@ LoadedModel loadModel(const std::filesystem::path& modelDir)
     const Checkpoint checkpoint = Checkpoint::open(modelDir);
     model.decoder = nn::Decoder(model.config);
     loadWeights(*model.decoder, checkpoint);
+    model.decoder->packProjections();
     model.decoder->eval();
     return model;
 }

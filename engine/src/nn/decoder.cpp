@@ -106,9 +106,21 @@ at::Tensor LlamaBlockImpl::forward(const at::Tensor& hidden, const at::Tensor& r
                                    ResidualHookCall* hook)
 {
     const at::Tensor x = inputLayernorm(hidden);
-    at::Tensor q = splitHeads(qProj(x), numHeads, headDim);
-    at::Tensor k = splitHeads(kProj(x), numKvHeads, headDim);
-    at::Tensor v = splitHeads(vProj(x), numKvHeads, headDim);
+    at::Tensor q;
+    at::Tensor k;
+    at::Tensor v;
+    if (const auto base = packedBaseForward({qProj.get(), kProj.get(), vProj.get()}, x)) {
+        q = qProj->forwardOnBase(x, (*base)[0]);
+        k = kProj->forwardOnBase(x, (*base)[1]);
+        v = vProj->forwardOnBase(x, (*base)[2]);
+    } else {
+        q = qProj(x);
+        k = kProj(x);
+        v = vProj(x);
+    }
+    q = splitHeads(q, numHeads, headDim);
+    k = splitHeads(k, numKvHeads, headDim);
+    v = splitHeads(v, numKvHeads, headDim);
     if (qNorm) {
         q = qNorm(q);
         k = kNorm(k);
@@ -119,7 +131,22 @@ at::Tensor LlamaBlockImpl::forward(const at::Tensor& hidden, const at::Tensor& r
     const at::Tensor attended = oProj(mergeHeads(causalAttention(q, k, v)));
     const at::Tensor mid = middleOf(hook, hidden, hidden + attended);
     const at::Tensor y = postAttentionLayernorm(mid);
-    return outputOf(hook, hidden, mid, mid + downProj(at::silu(gateProj(y)) * upProj(y)));
+    at::Tensor gate;
+    at::Tensor up;
+    if (const auto base = packedBaseForward({gateProj.get(), upProj.get()}, y)) {
+        gate = gateProj->forwardOnBase(y, (*base)[0]);
+        up = upProj->forwardOnBase(y, (*base)[1]);
+    } else {
+        gate = gateProj(y);
+        up = upProj(y);
+    }
+    return outputOf(hook, hidden, mid, mid + downProj(at::silu(gate) * up));
+}
+
+void LlamaBlockImpl::packProjections()
+{
+    nn::packProjections({qProj.get(), kProj.get(), vProj.get()});
+    nn::packProjections({gateProj.get(), upProj.get()});
 }
 
 Gpt2BlockImpl::Gpt2BlockImpl(const ModelConfig& c) : numHeads(c.numHeads), headDim(c.headDim)
@@ -254,6 +281,16 @@ bool DecoderImpl::shouldCheckpoint(const KvCache* cache) const
     // The checkpointed recomputation runs a block alone, without the residual hooks' state.
     return isCheckpointingBlocks && !residualHooks && cache == nullptr && is_training() &&
            at::GradMode::is_enabled();
+}
+
+void DecoderImpl::packProjections()
+{
+    if (m_config.arch == ArchId::Gpt2) {
+        return; // c_attn already holds q, k and v in one product
+    }
+    for (std::size_t i = 0; i < m_layers->size(); ++i) {
+        m_layers->ptr<LlamaBlockImpl>(i)->packProjections();
+    }
 }
 
 std::vector<std::string> DecoderImpl::projectionNames() const

@@ -68,6 +68,8 @@ public:
     /// `rope`: the ropeTable() of the positions of `hidden`.
     at::Tensor forward(const at::Tensor& hidden, const at::Tensor& rope, at::Tensor* cacheKeys,
                        at::Tensor* cacheValues, ResidualHookCall* hook = nullptr);
+    /// Packs q, k and v, and gate and up, for one product each (nn::packProjections()).
+    void packProjections();
 
     std::int64_t numHeads;
     std::int64_t numKvHeads;
@@ -124,6 +126,10 @@ public:
     /// Names of every linear projection an adapter can wrap, e.g.
     /// "model.layers.3.self_attn.q_proj".
     [[nodiscard]] std::vector<std::string> projectionNames() const;
+    /// Packs the projections of each block that read the same input (Llama family: q, k, v and
+    /// gate, up) into one buffer each, so that one matrix product computes their base outputs.
+    /// Loading a model does it; call it again after moving the decoder to another device.
+    void packProjections();
 
     [[nodiscard]] const model::ModelConfig& config() const { return m_config; }
 

@@ -40,6 +40,128 @@ at::Tensor ProjectionImpl::baseForward(const at::Tensor& input)
                       bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt);
 }
 
+bool ProjectionImpl::takesBaseOutput() const
+{
+    return !adapter || merged || adapter->addsToBase();
+}
+
+at::Tensor ProjectionImpl::forwardOnBase(const at::Tensor& input, const at::Tensor& baseOutput)
+{
+    if (adapter && !merged) {
+        return adapter->forwardOnBase(*this, input, baseOutput);
+    }
+    return baseOutput;
+}
+
+namespace {
+
+/// Whether `tensors` are contiguous blocks that follow each other in one storage.
+bool areConsecutive(const std::vector<at::Tensor>& tensors)
+{
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+        const at::Tensor& t = tensors[i];
+        if (!t.defined() || !t.is_contiguous()) {
+            return false;
+        }
+        if (i > 0) {
+            const at::Tensor& previous = tensors[i - 1];
+            if (!t.storage().is_alias_of(previous.storage()) ||
+                t.storage_offset() != previous.storage_offset() + previous.numel() ||
+                t.scalar_type() != previous.scalar_type()) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+bool canPack(const std::vector<ProjectionImpl*>& projections)
+{
+    if (projections.size() < 2) {
+        return false;
+    }
+    const ProjectionImpl& first = *projections.front();
+    for (const ProjectionImpl* p : projections) {
+        if (p->layout != WeightLayout::OutIn || p->inFeatures != first.inFeatures ||
+            p->weight.scalar_type() != first.weight.scalar_type() ||
+            p->weight.device() != first.weight.device() ||
+            p->bias.defined() != first.bias.defined()) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/// Replaces the data of each tensor by its block of one new buffer holding them all.
+void packInto(const std::vector<at::Tensor*>& tensors)
+{
+    std::vector<at::Tensor> parts;
+    for (const at::Tensor* t : tensors) {
+        parts.push_back(*t);
+    }
+    if (areConsecutive(parts)) {
+        return;
+    }
+    const at::Tensor buffer = at::cat(parts, 0);
+    std::int64_t offset = 0;
+    for (at::Tensor* t : tensors) {
+        const std::int64_t rows = t->size(0);
+        t->set_data(buffer.narrow(0, offset, rows));
+        offset += rows;
+    }
+}
+
+} // namespace
+
+void packProjections(const std::vector<ProjectionImpl*>& projections)
+{
+    if (!canPack(projections)) {
+        return;
+    }
+    const at::NoGradGuard noGrad;
+    std::vector<at::Tensor*> weights;
+    std::vector<at::Tensor*> biases;
+    for (ProjectionImpl* p : projections) {
+        weights.push_back(&p->weight);
+        biases.push_back(&p->bias);
+    }
+    packInto(weights);
+    if (projections.front()->bias.defined()) {
+        packInto(biases);
+    }
+}
+
+std::optional<std::vector<at::Tensor>>
+packedBaseForward(const std::vector<ProjectionImpl*>& projections, const at::Tensor& input)
+{
+    if (!canPack(projections)) {
+        return std::nullopt;
+    }
+    std::vector<at::Tensor> weights;
+    std::vector<at::Tensor> biases;
+    std::vector<std::int64_t> sizes;
+    std::int64_t total = 0;
+    for (const ProjectionImpl* p : projections) {
+        if (!p->takesBaseOutput()) {
+            return std::nullopt;
+        }
+        weights.push_back(p->weight);
+        biases.push_back(p->bias);
+        sizes.push_back(p->outFeatures);
+        total += p->outFeatures;
+    }
+    const bool hasBias = biases.front().defined();
+    if (!areConsecutive(weights) || (hasBias && !areConsecutive(biases))) {
+        return std::nullopt;
+    }
+    const std::int64_t in = projections.front()->inFeatures;
+    const at::Tensor weight = weights.front().as_strided({total, in}, {in, 1});
+    const at::Tensor bias = hasBias ? biases.front().as_strided({total}, {1}) : at::Tensor();
+    const at::Tensor output =
+        at::linear(input, weight, hasBias ? c10::optional<at::Tensor>(bias) : c10::nullopt);
+    return output.split_with_sizes(sizes, -1);
+}
+
 at::Tensor ProjectionImpl::weightOutIn() const
 {
     return layout == WeightLayout::InOut ? weight.t() : weight;
@@ -104,6 +226,37 @@ at::Tensor geluTanh(const at::Tensor& x)
     return 0.5 * x * (1.0 + at::tanh(c * (x + 0.044715 * x.pow(3))));
 }
 
+namespace {
+
+/// -inf where a query may not look, 0 where it may: query i (of `queries`) sits at position
+/// total - queries + i and sees keys 0 .. that position; rows repeated `groups` times for folded
+/// query heads: [groups * queries, total] fp32. Added to the scores (an add has no backward work,
+/// where a masked fill has). Cached per thread: every layer of a forward pass asks for the same.
+[[maybe_unused]] const at::Tensor& futureMask(std::int64_t queries, std::int64_t total,
+                                              std::int64_t groups, const c10::Device& device)
+{
+    struct Cached {
+        std::int64_t queries = -1;
+        std::int64_t total = -1;
+        std::int64_t groups = -1;
+        c10::Device device{c10::kCPU};
+        at::Tensor mask;
+    };
+    thread_local Cached cached;
+    if (cached.queries != queries || cached.total != total || cached.groups != groups ||
+        cached.device != device || !cached.mask.defined()) {
+        const at::Tensor future =
+            at::full({queries, total}, -std::numeric_limits<float>::infinity(),
+                     at::TensorOptions().dtype(at::kFloat).device(device))
+                .triu(total - queries + 1);
+        cached = Cached{queries, total, groups, device,
+                        groups > 1 ? future.repeat({groups, 1}) : future};
+    }
+    return cached.mask;
+}
+
+} // namespace
+
 at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v)
 {
     const std::int64_t batch = q.size(0);
@@ -113,11 +266,11 @@ at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::T
     const std::int64_t kvHeads = k.size(1);
     const std::int64_t groups = heads / kvHeads;
     const std::int64_t total = k.size(2);
+#if TORCH_VERSION_MAJOR >= 2
     // Query i sits at absolute position total - queries + i and sees keys 0 .. that position.
     const at::Tensor allowed =
         at::ones({queries, total}, at::TensorOptions().dtype(at::kBool).device(q.device()))
             .tril(total - queries);
-#if TORCH_VERSION_MAJOR >= 2
     const at::Tensor keys = groups > 1 ? k.repeat_interleave(groups, 1) : k;
     const at::Tensor values = groups > 1 ? v.repeat_interleave(groups, 1) : v;
     if (queries == total) {
@@ -128,10 +281,9 @@ at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::T
     // Query head h uses KV head h / groups: fold a KV head's query heads into its rows
     // ([B, Hkv, groups * T, D], row g * T + i), one product per KV head.
     const at::Tensor grouped = q.reshape({batch, kvHeads, groups * queries, dim});
-    at::Tensor scores =
-        at::matmul(grouped, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(dim));
-    const at::Tensor hidden = (groups > 1 ? allowed.repeat({groups, 1}) : allowed).logical_not();
-    scores.masked_fill_(hidden, -std::numeric_limits<float>::infinity());
+    at::Tensor scores = at::matmul(grouped, k.transpose(-2, -1));
+    scores.mul_(1.0 / std::sqrt(static_cast<double>(dim))); // in place: mm keeps no output
+    scores.add_(futureMask(queries, total, groups, q.device()));
     const at::Tensor weights = at::softmax(scores.to(at::kFloat), -1).to(q.scalar_type());
     return at::matmul(weights, v).view({batch, heads, queries, dim});
 #endif

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace ftw::nn {
 
@@ -22,6 +23,15 @@ class ProjectionAdapter {
 public:
     virtual ~ProjectionAdapter() = default;
     virtual at::Tensor forward(ProjectionImpl& base, const at::Tensor& input) = 0;
+    /// Whether forward() is the base layer's output plus a term of the input alone (LoRA), so that
+    /// forwardOnBase() can start from a base output computed elsewhere (a packed product).
+    [[nodiscard]] virtual bool addsToBase() const { return false; }
+    /// forward() given the base layer's output for `input`; only called where addsToBase().
+    virtual at::Tensor forwardOnBase(ProjectionImpl& base, const at::Tensor& input,
+                                     const at::Tensor& /*baseOutput*/)
+    {
+        return forward(base, input);
+    }
 };
 
 /// A linear projection with the registered names "weight" and "bias" of the checkpoint format, so
@@ -35,6 +45,11 @@ public:
     at::Tensor forward(const at::Tensor& input);
     /// x W^T + b with the stored weight, whatever adapter is installed.
     at::Tensor baseForward(const at::Tensor& input);
+    /// Whether forwardOnBase() can use a base output computed elsewhere: no adapter, a merged
+    /// one, or one that adds to the base output.
+    [[nodiscard]] bool takesBaseOutput() const;
+    /// forward(input) from `baseOutput` = baseForward(input); only where takesBaseOutput().
+    at::Tensor forwardOnBase(const at::Tensor& input, const at::Tensor& baseOutput);
     /// The weight as [out, in], whatever the stored layout (a view for InOut).
     [[nodiscard]] at::Tensor weightOutIn() const;
 
@@ -58,6 +73,20 @@ public:
     at::Tensor weight;
 };
 TORCH_MODULE(RmsNorm);
+
+/// Makes the weights (and biases) of projections that read the same input consecutive [out, in]
+/// blocks of one buffer (PyTorch layout, same input size, dtype and device; otherwise, or when
+/// already packed, it does nothing), so that packedBaseForward() computes their base outputs with
+/// one matrix product. The parameters stay registered as they were, as views of that buffer; an
+/// in-place write (merge, an init that rewrites the base) keeps the packing, a replaced or moved
+/// tensor ends it, which packedBaseForward() notices.
+void packProjections(const std::vector<ProjectionImpl*>& projections);
+
+/// The base outputs of `projections` for `input` as views of one product when their weights (and
+/// biases) are still consecutive blocks of one buffer and every one takesBaseOutput(); otherwise
+/// std::nullopt (the caller then runs them one by one).
+[[nodiscard]] std::optional<std::vector<at::Tensor>>
+packedBaseForward(const std::vector<ProjectionImpl*>& projections, const at::Tensor& input);
 
 /// Rotary position embedding tables (Llama's rotate-half convention).
 struct RopeOptions {

@@ -135,6 +135,7 @@ void Trainer::setUp()
     };
     m_adapters.emplace(adapters::AdapterSet::attach(*m_model.decoder, m_spec.adapter, attach));
     m_model.decoder->to(m_device);
+    m_model.decoder->packProjections(); // moving gave each weight its own buffer again
     m_adapters->to(m_device);
     m_model.decoder->isCheckpointingBlocks = t.isGradientCheckpointing;
     m_trainable = m_adapters->trainableParameters();

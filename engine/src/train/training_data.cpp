@@ -6,6 +6,7 @@
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
+#include <torch/autograd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -15,6 +16,38 @@ namespace ftw::train {
 namespace {
 
 constexpr std::int64_t kIgnoreIndex = -100;
+
+/// sum over the rows whose target is not kIgnoreIndex of -log softmax(logits)[row, target], for
+/// logits [rows, vocab] in fp32. The backward pass forms the gradient (softmax - one-hot, scaled)
+/// from the saved log-probabilities in two passes over [rows, vocab], where LibTorch's
+/// cross-entropy fills a zero tensor, scatters into it and runs the log-softmax backward.
+class SumCrossEntropy : public torch::autograd::Function<SumCrossEntropy> {
+public:
+    static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& logits,
+                              const at::Tensor& targets)
+    {
+        const at::Tensor logProbabilities = at::log_softmax(logits, 1);
+        const at::Tensor isTrained = targets.ne(kIgnoreIndex);
+        const at::Tensor safeTargets = targets.masked_fill(isTrained.logical_not(), 0).unsqueeze(1);
+        const at::Tensor picked = logProbabilities.gather(1, safeTargets).squeeze(1);
+        ctx->save_for_backward({logProbabilities, safeTargets, isTrained});
+        return -(picked * isTrained.to(picked.scalar_type())).sum();
+    }
+
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list gradOutputs)
+    {
+        const torch::autograd::variable_list saved = ctx->get_saved_variables();
+        const at::Tensor& logProbabilities = saved[0];
+        const at::Tensor& safeTargets = saved[1];
+        const at::Tensor rowScale =
+            (saved[2].to(logProbabilities.scalar_type()) * gradOutputs[0]).unsqueeze(1);
+        at::Tensor grad = logProbabilities.exp();
+        grad.mul_(rowScale);
+        grad.scatter_add_(1, safeTargets, -rowScale);
+        return {grad, at::Tensor()};
+    }
+};
 
 } // namespace
 
@@ -140,9 +173,8 @@ at::Tensor sumCrossEntropy(const at::Tensor& logits, const at::Tensor& labels)
         {labels.slice(1, 1, length), at::full({labels.size(0), 1}, kIgnoreIndex, labels.options())},
         1);
     const at::Tensor predicted = logits.to(at::kFloat);
-    return at::cross_entropy_loss(predicted.reshape({-1, predicted.size(-1)}),
-                                  targets.reshape({-1}), /*weight=*/{}, at::Reduction::Sum,
-                                  kIgnoreIndex);
+    return SumCrossEntropy::apply(predicted.reshape({-1, predicted.size(-1)}),
+                                  targets.reshape({-1}));
 }
 
 std::vector<std::size_t> epochOrder(std::size_t count, std::uint64_t seed, std::int64_t epoch)

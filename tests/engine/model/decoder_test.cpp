@@ -200,7 +200,32 @@ TEST_P(DecoderTest, WrittenModelLoadsBackWithIdenticalLogits)
     EXPECT_EQ(loaded.config.arch, GetParam());
     const at::NoGradGuard noGrad;
     const at::Tensor input = tokens({5, 17, 99, 3, 64, 127, 0, 42});
+    // Loading packs q, k, v (and gate, up) for one product each, which rounds differently from
+    // separate products: pack the written decoder too, so that the check stays bit-exact.
+    written->packProjections();
     EXPECT_TRUE(at::equal(written->forward(input), loaded.decoder->forward(input)));
+}
+
+TEST_P(DecoderTest, PackedProjectionsGiveTheSameLogitsAsSeparateOnes)
+{
+    nn::Decoder separate = writeTinyModel(m_dir.path(), GetParam(), 11);
+    LoadedModel packed = loadModel(m_dir.path());
+    const at::NoGradGuard noGrad;
+    const at::Tensor input = tokens({5, 17, 99, 3, 64, 127, 0, 42});
+    const at::Tensor expected = separate->forward(input);
+    EXPECT_LT((packed.decoder->forward(input) - expected).abs().max().item<double>(), 1e-5);
+    if (GetParam() == ArchId::Gpt2) {
+        return; // c_attn is one product already: nothing is packed
+    }
+    // A weight written in place (as a merge writes it) stays packed and the product sees it.
+    auto& block = *packed.decoder->named_modules()["model.layers.0"]->as<nn::LlamaBlockImpl>();
+    auto& separateBlock = *separate->named_modules()["model.layers.0"]->as<nn::LlamaBlockImpl>();
+    EXPECT_TRUE(block.vProj->weight.storage().is_alias_of(block.qProj->weight.storage()));
+    block.vProj->weight.mul_(0.5); // v: Qwen3 normalises k
+    separateBlock.vProj->weight.mul_(0.5);
+    const at::Tensor changed = separate->forward(input);
+    EXPECT_GT((changed - expected).abs().max().item<double>(), 1e-3);
+    EXPECT_LT((packed.decoder->forward(input) - changed).abs().max().item<double>(), 1e-5);
 }
 
 TEST_P(DecoderTest, MatchesAnIndependentFloat64Computation)

@@ -116,6 +116,35 @@ TEST(TrainingBatchTest, TheLossIsTheSummedNextTokenCrossEntropyOfTheLabels)
     EXPECT_NEAR(train::sumCrossEntropy(logits, labels).item<double>(), expected, 1e-6);
 }
 
+TEST(TrainingBatchTest, TheLossAndItsGradientMatchAFloat64Reference)
+{
+    at::Generator generator = at::detail::createCPUGenerator(9);
+    const at::Tensor values = at::randn({2, 5, 7}, generator, at::kDouble) * 3.0;
+    const at::Tensor labels =
+        at::tensor({-100, 3, 6, -100, 0, 1, 1, 2, -100, -100}, at::kLong).view({2, 5});
+    // Reference in float64: position t predicts labels[:, t + 1], ignored labels add nothing.
+    const at::Tensor reference = values.clone().set_requires_grad(true);
+    at::Tensor expected = at::zeros({}, at::kDouble);
+    const at::Tensor logp = at::log_softmax(reference, -1);
+    for (std::int64_t row = 0; row < 2; ++row) {
+        for (std::int64_t t = 0; t + 1 < 5; ++t) {
+            const std::int64_t label = labels[row][t + 1].item<std::int64_t>();
+            if (label != -100) {
+                expected = expected - logp[row][t][label];
+            }
+        }
+    }
+    (expected * 0.5).backward();
+
+    const at::Tensor logits = values.to(at::kFloat).set_requires_grad(true);
+    const at::Tensor loss = train::sumCrossEntropy(logits, labels);
+    (loss * 0.5).backward();
+    EXPECT_NEAR(loss.item<double>(), expected.item<double>(), 1e-5);
+    EXPECT_LT((logits.grad().to(at::kDouble) - reference.grad()).abs().max().item<double>(), 1e-6);
+    // The last position predicts nothing and rows with an ignored label get no gradient.
+    EXPECT_EQ(logits.grad().select(1, 4).abs().max().item<double>(), 0.0);
+}
+
 TEST(TrainingBatchTest, EpochOrderIsAPermutationFixedBySeedAndEpoch)
 {
     const auto order = train::epochOrder(50, 3, 0);
