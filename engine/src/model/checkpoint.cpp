@@ -141,4 +141,14 @@ at::Tensor Checkpoint::load(const std::string& name) const
     return m_files[it->second].load(name);
 }
 
+void Checkpoint::loadInto(const std::string& name, at::Tensor& destination) const
+{
+    const auto it = m_fileOfTensor.find(name);
+    if (it == m_fileOfTensor.end()) {
+        throw Error(ErrorCode::ModelFormat,
+                    "the checkpoint in '" + m_folder.string() + "' has no tensor '" + name + "'");
+    }
+    m_files[it->second].loadInto(name, destination);
+}
+
 } // namespace ftw::model

@@ -27,6 +27,8 @@ public:
     [[nodiscard]] const TensorInfo* find(const std::string& name) const;
     /// A CPU copy in the file's dtype. Throws Error{ModelFormat} for an unknown name.
     [[nodiscard]] at::Tensor load(const std::string& name) const;
+    /// SafetensorsFile::loadInto() of the shard that holds `name`.
+    void loadInto(const std::string& name, at::Tensor& destination) const;
     /// The metadata of the index (sharded) or of the single file.
     [[nodiscard]] const std::map<std::string, std::string>& metadata() const { return m_metadata; }
     [[nodiscard]] std::size_t shardCount() const { return m_files.size(); }

@@ -111,7 +111,7 @@ void loadWeights(nn::DecoderImpl& decoder, const Checkpoint& checkpoint)
     }
     const at::NoGradGuard noGrad;
     for (auto& [parameter, fileName] : assignments) {
-        parameter.copy_(checkpoint.load(fileName).to(parameter.scalar_type()));
+        checkpoint.loadInto(fileName, parameter);
     }
 }
 
@@ -121,8 +121,8 @@ LoadedModel loadModel(const std::filesystem::path& modelDir)
     model.config = readModelFolderConfig(modelDir);
     const Checkpoint checkpoint = Checkpoint::open(modelDir);
     model.decoder = nn::Decoder(model.config);
+    model.decoder->packProjections(/*isKeepingValues=*/false); // the weights are read into it
     loadWeights(*model.decoder, checkpoint);
-    model.decoder->packProjections();
     model.decoder->eval();
     return model;
 }

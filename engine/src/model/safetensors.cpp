@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "safetensors.h"
 
+#include "core/check.h"
+
 #include <ftw/error.h>
 
 #include <ATen/ATen.h>
@@ -12,6 +14,7 @@
 #include <limits>
 #include <set>
 #include <system_error>
+#include <utility>
 
 namespace ftw::model {
 namespace {
@@ -227,6 +230,24 @@ at::Tensor SafetensorsFile::load(const std::string& name) const
         std::memcpy(tensor.data_ptr(), data.data(), data.size()); // unaligned-safe copy
     }
     return tensor;
+}
+
+void SafetensorsFile::loadInto(const std::string& name, at::Tensor& destination) const
+{
+    const TensorInfo* info = find(name);
+    if (info == nullptr || toScalarType(info->dtype) != destination.scalar_type() ||
+        !destination.is_cpu() || !destination.is_contiguous()) {
+        destination.copy_(load(name));
+        return;
+    }
+    const std::span<const std::byte> data = bytes(*info);
+    FTW_CHECK(std::cmp_equal(data.size(), destination.nbytes()), ErrorCode::ModelFormat,
+              "'" + path().string() + "': tensor '" + name + "' has " +
+                  std::to_string(data.size()) + " bytes, not the " +
+                  std::to_string(destination.nbytes()) + " of its shape");
+    if (!data.empty()) {
+        std::memcpy(destination.data_ptr(), data.data(), data.size()); // unaligned-safe copy
+    }
 }
 
 void writeSafetensors(const std::filesystem::path& path,

@@ -51,6 +51,10 @@ public:
     /// A CPU tensor with a copy of the data, in the file's dtype. Throws Error{ModelFormat} for an
     /// unknown name.
     [[nodiscard]] at::Tensor load(const std::string& name) const;
+    /// Writes the tensor into `destination` (same shape), converting the dtype: straight from the
+    /// file's bytes when the dtypes match and `destination` is a contiguous CPU tensor, without
+    /// the intermediate copy of load(). Throws Error{ModelFormat} for an unknown name.
+    void loadInto(const std::string& name, at::Tensor& destination) const;
 
 private:
     SafetensorsFile(core::MappedFile file, std::uint64_t dataStart, std::vector<TensorInfo> tensors,

@@ -143,10 +143,10 @@ at::Tensor LlamaBlockImpl::forward(const at::Tensor& hidden, const at::Tensor& r
     return outputOf(hook, hidden, mid, mid + downProj(at::silu(gate) * up));
 }
 
-void LlamaBlockImpl::packProjections()
+void LlamaBlockImpl::packProjections(bool isKeepingValues)
 {
-    nn::packProjections({qProj.get(), kProj.get(), vProj.get()});
-    nn::packProjections({gateProj.get(), upProj.get()});
+    nn::packProjections({qProj.get(), kProj.get(), vProj.get()}, isKeepingValues);
+    nn::packProjections({gateProj.get(), upProj.get()}, isKeepingValues);
 }
 
 Gpt2BlockImpl::Gpt2BlockImpl(const ModelConfig& c) : numHeads(c.numHeads), headDim(c.headDim)
@@ -283,13 +283,13 @@ bool DecoderImpl::shouldCheckpoint(const KvCache* cache) const
            at::GradMode::is_enabled();
 }
 
-void DecoderImpl::packProjections()
+void DecoderImpl::packProjections(bool isKeepingValues)
 {
     if (m_config.arch == ArchId::Gpt2) {
         return; // c_attn already holds q, k and v in one product
     }
     for (std::size_t i = 0; i < m_layers->size(); ++i) {
-        m_layers->ptr<LlamaBlockImpl>(i)->packProjections();
+        m_layers->ptr<LlamaBlockImpl>(i)->packProjections(isKeepingValues);
     }
 }
 

@@ -69,7 +69,7 @@ public:
     at::Tensor forward(const at::Tensor& hidden, const at::Tensor& rope, at::Tensor* cacheKeys,
                        at::Tensor* cacheValues, ResidualHookCall* hook = nullptr);
     /// Packs q, k and v, and gate and up, for one product each (nn::packProjections()).
-    void packProjections();
+    void packProjections(bool isKeepingValues = true);
 
     std::int64_t numHeads;
     std::int64_t numKvHeads;
@@ -128,8 +128,10 @@ public:
     [[nodiscard]] std::vector<std::string> projectionNames() const;
     /// Packs the projections of each block that read the same input (Llama family: q, k, v and
     /// gate, up) into one buffer each, so that one matrix product computes their base outputs.
-    /// Loading a model does it; call it again after moving the decoder to another device.
-    void packProjections();
+    /// Loading a model does it (before reading the weights into the packed buffers); call it again
+    /// after moving the decoder to another device. Without `isKeepingValues` the weights of
+    /// newly packed projections are left uninitialised.
+    void packProjections(bool isKeepingValues = true);
 
     [[nodiscard]] const model::ModelConfig& config() const { return m_config; }
 

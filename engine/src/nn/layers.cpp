@@ -92,17 +92,23 @@ bool canPack(const std::vector<ProjectionImpl*>& projections)
     return true;
 }
 
-/// Replaces the data of each tensor by its block of one new buffer holding them all.
-void packInto(const std::vector<at::Tensor*>& tensors)
+/// Replaces the data of each tensor by its block of one new buffer holding them all (their values
+/// copied, or left uninitialised).
+void packInto(const std::vector<at::Tensor*>& tensors, bool isKeepingValues)
 {
     std::vector<at::Tensor> parts;
+    std::int64_t totalRows = 0;
     for (const at::Tensor* t : tensors) {
         parts.push_back(*t);
+        totalRows += t->size(0);
     }
     if (areConsecutive(parts)) {
         return;
     }
-    const at::Tensor buffer = at::cat(parts, 0);
+    std::vector<std::int64_t> shape = parts.front().sizes().vec();
+    shape[0] = totalRows;
+    const at::Tensor buffer =
+        isKeepingValues ? at::cat(parts, 0) : at::empty(shape, parts.front().options());
     std::int64_t offset = 0;
     for (at::Tensor* t : tensors) {
         const std::int64_t rows = t->size(0);
@@ -113,7 +119,7 @@ void packInto(const std::vector<at::Tensor*>& tensors)
 
 } // namespace
 
-void packProjections(const std::vector<ProjectionImpl*>& projections)
+void packProjections(const std::vector<ProjectionImpl*>& projections, bool isKeepingValues)
 {
     if (!canPack(projections)) {
         return;
@@ -125,9 +131,9 @@ void packProjections(const std::vector<ProjectionImpl*>& projections)
         weights.push_back(&p->weight);
         biases.push_back(&p->bias);
     }
-    packInto(weights);
+    packInto(weights, isKeepingValues);
     if (projections.front()->bias.defined()) {
-        packInto(biases);
+        packInto(biases, isKeepingValues);
     }
 }
 

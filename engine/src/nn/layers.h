@@ -79,8 +79,9 @@ TORCH_MODULE(RmsNorm);
 /// already packed, it does nothing), so that packedBaseForward() computes their base outputs with
 /// one matrix product. The parameters stay registered as they were, as views of that buffer; an
 /// in-place write (merge, an init that rewrites the base) keeps the packing, a replaced or moved
-/// tensor ends it, which packedBaseForward() notices.
-void packProjections(const std::vector<ProjectionImpl*>& projections);
+/// tensor ends it, which packedBaseForward() notices. Without `isKeepingValues` the packed
+/// weights are left uninitialised (before a checkpoint is loaded into them: no copy).
+void packProjections(const std::vector<ProjectionImpl*>& projections, bool isKeepingValues = true);
 
 /// The base outputs of `projections` for `input` as views of one product when their weights (and
 /// biases) are still consecutive blocks of one buffer and every one takesBaseOutput(); otherwise
