@@ -22,6 +22,15 @@ packages=(
 
 say() { printf 'ftw-install: %s\n' "$*"; }
 
+# --bench: also Debian's python3-torch (the same LibTorch 1.13 as libtorch-dev), for the side-by-side
+# benchmark tests/bench/compare_pytorch.py. Neither the build nor the tests need it.
+for arg in "$@"; do
+  case "$arg" in
+    --bench) packages+=(python3-torch) ;;
+    *) say "unknown option '$arg' (expected --bench)" >&2; exit 2 ;;
+  esac
+done
+
 if [ "$(id -u)" -eq 0 ]; then
   sudo_cmd=()
 elif command -v sudo >/dev/null 2>&1; then

@@ -169,10 +169,29 @@ std::vector<at::Tensor> computeLogits(nn::DecoderImpl& decoder,
     const at::NoGradGuard noGrad;
     decoder.eval();
     std::vector<at::Tensor> logits;
-    logits.reserve(prompts.size());
+    if (prompts.empty()) {
+        return logits;
+    }
+    // One forward pass over the prompts right-padded to the longest: attention is causal, so a
+    // prompt's positions never see the padding after them, and the weights are read once (a
+    // forward pass over a few short prompts is bound by reading the weights).
+    std::size_t longest = 0;
     for (const VerificationPrompt& prompt : prompts) {
-        const at::Tensor tokens = at::tensor(prompt.ids, at::kLong).unsqueeze(0);
-        logits.push_back(decoder.forward(tokens).squeeze(0).to(at::kFloat).contiguous());
+        longest = std::max(longest, prompt.ids.size());
+    }
+    at::Tensor tokens = at::zeros(
+        {static_cast<std::int64_t>(prompts.size()), static_cast<std::int64_t>(longest)}, at::kLong);
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+        tokens[static_cast<std::int64_t>(i)]
+            .narrow(0, 0, static_cast<std::int64_t>(prompts[i].ids.size()))
+            .copy_(at::tensor(prompts[i].ids, at::kLong));
+    }
+    const at::Tensor all = decoder.forward(tokens).to(at::kFloat);
+    logits.reserve(prompts.size());
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+        logits.push_back(all[static_cast<std::int64_t>(i)]
+                             .narrow(0, 0, static_cast<std::int64_t>(prompts[i].ids.size()))
+                             .contiguous());
     }
     return logits;
 }

@@ -65,6 +65,15 @@ at::Tensor outputOf(ResidualHookCall* hook, const at::Tensor& input, const at::T
     return hook == nullptr ? output : hook->hooks->output(hook->layer, input, mid, output);
 }
 
+/// An embedding table left uninitialised, as the projections are: a checkpoint or an explicit
+/// initialisation fills it (torch::nn::Embedding's own N(0, 1) draw would take about a second
+/// for a 150k vocabulary, at every load).
+torch::nn::Embedding embedding(std::int64_t count, std::int64_t dim)
+{
+    return torch::nn::Embedding(
+        torch::nn::EmbeddingOptions(count, dim)._weight(at::empty({count, dim})));
+}
+
 torch::nn::LayerNorm layerNorm(std::int64_t dim, double eps)
 {
     return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(eps));
@@ -180,9 +189,8 @@ DecoderImpl::DecoderImpl(const ModelConfig& c) : m_config(c)
     m_layers = torch::nn::ModuleList();
     if (c.arch == ArchId::Gpt2) {
         m_body = register_module("transformer", std::make_shared<torch::nn::Module>());
-        m_embed = m_body->register_module("wte", torch::nn::Embedding(c.vocabSize, c.hiddenSize));
-        m_positions =
-            m_body->register_module("wpe", torch::nn::Embedding(c.maxPositions, c.hiddenSize));
+        m_embed = m_body->register_module("wte", embedding(c.vocabSize, c.hiddenSize));
+        m_positions = m_body->register_module("wpe", embedding(c.maxPositions, c.hiddenSize));
         for (std::int64_t i = 0; i < c.numLayers; ++i) {
             m_layers->push_back(Gpt2Block(c));
         }
@@ -190,8 +198,7 @@ DecoderImpl::DecoderImpl(const ModelConfig& c) : m_config(c)
         m_lnF = m_body->register_module("ln_f", layerNorm(c.hiddenSize, c.normEps));
     } else {
         m_body = register_module("model", std::make_shared<torch::nn::Module>());
-        m_embed = m_body->register_module("embed_tokens",
-                                          torch::nn::Embedding(c.vocabSize, c.hiddenSize));
+        m_embed = m_body->register_module("embed_tokens", embedding(c.vocabSize, c.hiddenSize));
         for (std::int64_t i = 0; i < c.numLayers; ++i) {
             m_layers->push_back(LlamaBlock(c));
         }

@@ -159,6 +159,23 @@ protected:
 
 class MergeJobArchTest : public MergeJobTest, public ::testing::WithParamInterface<ArchId> {};
 
+TEST_P(MergeJobArchTest, PromptsOfDifferentLengthsGetTheLogitsOfTheirOwnForwardPass)
+{
+    const fs::path dir = m_dir.path() / "logits";
+    nn::Decoder decoder = model::writeTinyModel(dir, GetParam(), 4);
+    const std::vector<merge::VerificationPrompt> prompts = {
+        {"a", {3, 9, 27, 81, 1}}, {"b", {7}}, {"c", {100, 200, 50}}};
+    const std::vector<at::Tensor> batched = merge::computeLogits(*decoder, prompts);
+    ASSERT_EQ(batched.size(), prompts.size());
+    const at::NoGradGuard noGrad;
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+        const at::Tensor alone =
+            decoder->forward(at::tensor(prompts[i].ids, at::kLong).unsqueeze(0)).squeeze(0);
+        ASSERT_EQ(batched[i].sizes(), alone.sizes());
+        EXPECT_LT((batched[i] - alone).abs().max().item<double>(), 1e-5) << prompts[i].text;
+    }
+}
+
 TEST_P(MergeJobArchTest, MergedF32LoraLoadsBackWithTheAdaptedLogitsAndIsRecorded)
 {
     const fs::path modelDir = writeModel(GetParam());
