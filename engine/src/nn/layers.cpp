@@ -265,28 +265,27 @@ namespace {
 
 at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v)
 {
-    const std::int64_t batch = q.size(0);
-    const std::int64_t heads = q.size(1);
     const std::int64_t queries = q.size(2);
-    const std::int64_t dim = q.size(3);
-    const std::int64_t kvHeads = k.size(1);
-    const std::int64_t groups = heads / kvHeads;
     const std::int64_t total = k.size(2);
+    const std::int64_t groups = q.size(1) / k.size(1);
 #if TORCH_VERSION_MAJOR >= 2
-    // Query i sits at absolute position total - queries + i and sees keys 0 .. that position.
-    const at::Tensor allowed =
-        at::ones({queries, total}, at::TensorOptions().dtype(at::kBool).device(q.device()))
-            .tril(total - queries);
     const at::Tensor keys = groups > 1 ? k.repeat_interleave(groups, 1) : k;
     const at::Tensor values = groups > 1 ? v.repeat_interleave(groups, 1) : v;
     if (queries == total) {
         return at::scaled_dot_product_attention(q, keys, values, {}, 0.0, /*is_causal=*/true);
     }
+    // Query i sits at absolute position total - queries + i and sees keys 0 .. that position.
+    const at::Tensor allowed =
+        at::ones({queries, total}, at::TensorOptions().dtype(at::kBool).device(q.device()))
+            .tril(total - queries);
     return at::scaled_dot_product_attention(q, keys, values, allowed, 0.0, /*is_causal=*/false);
 #else
+    const std::int64_t batch = q.size(0);
+    const std::int64_t heads = q.size(1);
+    const std::int64_t dim = q.size(3);
     // Query head h uses KV head h / groups: fold a KV head's query heads into its rows
     // ([B, Hkv, groups * T, D], row g * T + i), one product per KV head.
-    const at::Tensor grouped = q.reshape({batch, kvHeads, groups * queries, dim});
+    const at::Tensor grouped = q.reshape({batch, k.size(1), groups * queries, dim});
     at::Tensor scores = at::matmul(grouped, k.transpose(-2, -1));
     scores.mul_(1.0 / std::sqrt(static_cast<double>(dim))); // in place: mm keeps no output
     scores.add_(futureMask(queries, total, groups, q.device()));
