@@ -147,8 +147,13 @@ packedBaseForward(const std::vector<ProjectionImpl*>& projections, const at::Ten
     std::vector<at::Tensor> biases;
     std::vector<std::int64_t> sizes;
     std::int64_t total = 0;
+    const bool isRecording = at::GradMode::is_enabled();
     for (const ProjectionImpl* p : projections) {
-        if (!p->takesBaseOutput()) {
+        // A weight that trains (full fine-tuning) must get its own gradient: the packed product
+        // reads the buffer through one view of the first weight.
+        const bool trains =
+            p->weight.requires_grad() || (p->bias.defined() && p->bias.requires_grad());
+        if (!p->takesBaseOutput() || (isRecording && trains)) {
             return std::nullopt;
         }
         weights.push_back(p->weight);

@@ -84,8 +84,9 @@ TORCH_MODULE(RmsNorm);
 void packProjections(const std::vector<ProjectionImpl*>& projections, bool isKeepingValues = true);
 
 /// The base outputs of `projections` for `input` as views of one product when their weights (and
-/// biases) are still consecutive blocks of one buffer and every one takesBaseOutput(); otherwise
-/// std::nullopt (the caller then runs them one by one).
+/// biases) are still consecutive blocks of one buffer, every one takesBaseOutput() and none that
+/// requires a gradient is being recorded (full fine-tuning); otherwise std::nullopt (the caller
+/// then runs them one by one).
 [[nodiscard]] std::optional<std::vector<at::Tensor>>
 packedBaseForward(const std::vector<ProjectionImpl*>& projections, const at::Tensor& input);
 

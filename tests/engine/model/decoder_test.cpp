@@ -228,6 +228,29 @@ TEST_P(DecoderTest, PackedProjectionsGiveTheSameLogitsAsSeparateOnes)
     EXPECT_LT((packed.decoder->forward(input) - changed).abs().max().item<double>(), 1e-5);
 }
 
+TEST_P(DecoderTest, PackedWeightsThatTrainGetTheirOwnGradients)
+{
+    nn::Decoder separate = writeTinyModel(m_dir.path(), GetParam(), 11);
+    LoadedModel packed = loadModel(m_dir.path());
+    const at::Tensor input = tokens({5, 17, 99, 3, 64, 127, 0, 42});
+    for (nn::DecoderImpl* decoder : {separate.get(), packed.decoder.get()}) {
+        decoder->train();
+        for (at::Tensor& p : decoder->parameters()) {
+            p.set_requires_grad(true);
+        }
+        decoder->forward(input).pow(2).mean().backward();
+    }
+    const auto expected = separate->named_parameters();
+    const auto actual = packed.decoder->named_parameters();
+    for (const auto& item : expected) {
+        const at::Tensor& grad = actual[item.key()].grad();
+        ASSERT_TRUE(grad.defined()) << item.key();
+        EXPECT_LT((grad - item.value().grad()).abs().max().item<double>(),
+                  1e-5 * (1.0 + item.value().grad().abs().max().item<double>()))
+            << item.key();
+    }
+}
+
 TEST_P(DecoderTest, MatchesAnIndependentFloat64Computation)
 {
     (void)writeTinyModel(m_dir.path(), GetParam(), 12);
