@@ -101,16 +101,9 @@ void printBench(const CliContext& ctx, const JobResult& result)
 }
 
 /// The BenchSpec of the options. Returns: the errors of trainSpecFromOptions(), InvalidArgument
-/// for options that do not apply.
+/// for options that do not go together.
 Expected<BenchSpec> benchSpecFromOptions(const BenchCliOptions& o)
 {
-    if (o.train.data || o.train.format || o.train.maxLength || o.train.validationRatio) {
-        return ErrorInfo{ErrorCode::InvalidArgument,
-                         "ftw bench trains on a synthetic batch of random token ids: --data, "
-                         "--format, --max-length and --validation-ratio do not apply (the "
-                         "length is --seq-len)",
-                         {}};
-    }
     if (o.shape && o.train.model) {
         return ErrorInfo{
             ErrorCode::InvalidArgument, "give either --shape or --model, not both", {}};
@@ -154,6 +147,13 @@ void addBenchCommand(CLI::App& app, BenchCliOptions& o, std::string& databasePat
                       "a standard shape: " + shapeList() +
                           " (a random model); default: bundled, unless --model is given");
     addTrainSpecOptions(*bench, o.train);
+    // The batch is synthetic and the steps are timed: the data, epoch, accumulation, eval and
+    // checkpoint options of a run do not apply.
+    for (const char* name : {"--data", "--format", "--max-length", "--validation-ratio", "--epochs",
+                             "--grad-accum", "--eval-every", "--save-every"}) {
+        bench->remove_option(bench->get_option(name));
+    }
+    bench->get_option("--steps")->description("timed optimiser steps (default 10)");
     bench->add_option("--seq-len", o.seqLength, "tokens per sequence of the synthetic batch")
         ->capture_default_str()
         ->check(CLI::Range(2, 1'000'000));
