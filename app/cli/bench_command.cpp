@@ -78,6 +78,14 @@ void printBench(const CliContext& ctx, const JobResult& result)
     ctx.out << "  tokens/s      " << figure(train.value("tokens_per_second", 0.0)) << '\n';
     ctx.out << "  peak memory   " << formatBytes(train.value("peak_memory_bytes", std::int64_t{0}))
             << " (" << train.value("peak_memory_kind", "") << ")\n";
+    if (const json& cache = train["cpu_cache"]; cache.value("installed", false)) {
+        const auto hits = cache.value("hits", std::int64_t{0});
+        const auto misses = cache.value("misses", std::int64_t{0});
+        const double total = static_cast<double>(hits + misses);
+        ctx.out << "  CPU cache     " << formatFixed(total > 0 ? 100.0 * hits / total : 0.0, 1)
+                << "% of tensors of 1 MiB and more reused (" << formatGrouped(hits) << " of "
+                << formatGrouped(hits + misses) << ")\n";
+    }
     ctx.out << "  model FLOPs   " << flopsText(train.value("flops_per_step", 0.0)) << " per step, "
             << flopsText(train.value("flops_per_second", 0.0))
             << "/s: " << figure(100.0 * train.value("flops_utilisation", 0.0))

@@ -2,6 +2,7 @@
 #include <ftw/engine.h>
 
 #include "core/api_guard.h"
+#include "core/cpu_allocator.h"
 #include "core/device.h"
 #include "jobs/allocate_job.h"
 #include "jobs/bench_job.h"
@@ -70,6 +71,8 @@ Expected<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options)
         if (options.numThreads > 0) {
             at::set_num_threads(options.numThreads);
         }
+        // Before the runner's thread starts allocating.
+        (void)core::installCachingCpuAllocator();
         return std::unique_ptr<Engine>(new Engine(std::make_unique<Impl>(options)));
     });
 }

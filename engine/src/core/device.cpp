@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "device.h"
 
+#include "cpu_allocator.h"
 #include "process.h"
 
 #include <torch/cuda.h>
@@ -69,6 +70,7 @@ std::vector<DeviceInfo> availableDevices()
 
 void releaseCachedDeviceMemory() noexcept
 {
+    releaseCachedCpuMemory();
 #if FTW_HAS_CUDA_LIBTORCH
     if (torch::cuda::is_available()) {
         allocator::emptyCache();

@@ -13,7 +13,8 @@ namespace ftw::core {
 /// The CPU and every CUDA device LibTorch sees (checked at run time).
 [[nodiscard]] std::vector<DeviceInfo> availableDevices();
 
-/// Frees cached device memory between jobs (a no-op without CUDA).
+/// Frees cached memory between jobs: the CUDA caching allocator's and the CPU cache's
+/// (core/cpu_allocator.h).
 void releaseCachedDeviceMemory() noexcept;
 
 /// Waits until every queued kernel of `device` has finished (a no-op on the CPU). Timings of GPU

@@ -8,6 +8,7 @@
 
 #include "core/autocast.h"
 #include "core/check.h"
+#include "core/cpu_allocator.h"
 #include "core/device.h"
 #include "model/model_config.h"
 #include "model/projections.h"
@@ -272,8 +273,10 @@ TrainFigures benchTrain(const BenchSpec& spec, const fs::path& modelDir,
             stepSeconds.push_back(seconds);
         }
     };
+    const core::CpuCacheStats cacheBefore = core::cpuCacheStats();
     train::Trainer trainer(run, scratch, options);
     trainer.run();
+    const core::CpuCacheStats cacheAfter = core::cpuCacheStats();
     const nlohmann::json output = nlohmann::json::parse(scratch.outputJson());
     const c10::Device device = core::resolveDevice(run.train.device);
     const c10::ScalarType computeDtype = core::resolvePrecision(run.train.precision, device);
@@ -318,6 +321,11 @@ TrainFigures benchTrain(const BenchSpec& spec, const fs::path& modelDir,
         {"last_loss", lastLoss},
         {"peak_memory_bytes", peakMemory},
         {"peak_memory_kind", device.is_cuda() ? "cuda allocated" : "process resident"},
+        {"cpu_cache",
+         {{"installed", cacheAfter.isInstalled},
+          {"hits", cacheAfter.hits - cacheBefore.hits},
+          {"misses", cacheAfter.misses - cacheBefore.misses},
+          {"cached_bytes", cacheAfter.cachedBytes}}},
         {"flops_per_step", stepFlopCount},
         {"flops_per_second", flopsPerSecond},
         {"matmul_peak_flops_per_second", peak},

@@ -156,6 +156,7 @@ void JobRunner::threadMain(std::stop_token threadStop)
         const auto startedAt = std::chrono::steady_clock::now();
         JobContext context(id, jobStop, m_sink, m_databasePath, pause);
         JobResult result = runGuarded(job, context);
+        core::releaseCachedDeviceMemory(); // what the job freed goes back before the next one
         result.runId = context.runId();
         result.outputJson = context.outputJson();
         result.elapsedMs =

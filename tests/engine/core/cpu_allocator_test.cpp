@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT
+// The caching CPU allocator, through LibTorch's own allocation path (at::empty and friends).
+#include "core/cpu_allocator.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/CPUAllocator.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <thread>
+#include <vector>
+
+namespace ftw::core {
+namespace {
+
+constexpr std::int64_t kMiB = std::int64_t{1} << 20;
+
+/// Float tensors of `bytes` bytes.
+at::Tensor floats(std::int64_t bytes)
+{
+    return at::empty({bytes / 4}, at::kFloat);
+}
+
+class CpuAllocatorTest : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        if (!installCachingCpuAllocator()) {
+            GTEST_SKIP() << "FTW_CPU_CACHE_MIB=0: the caching allocator is off";
+        }
+        releaseCachedCpuMemory();
+    }
+
+    void TearDown() override
+    {
+        setCpuCacheLimit(kDefaultCpuCacheBytes);
+        releaseCachedCpuMemory();
+    }
+};
+
+TEST_F(CpuAllocatorTest, IsLibTorchsCpuAllocator)
+{
+    EXPECT_NE(c10::GetCPUAllocator(), c10::GetDefaultCPUAllocator());
+    EXPECT_TRUE(cpuCacheStats().isInstalled);
+}
+
+TEST_F(CpuAllocatorTest, AFreedLargeTensorsMemoryIsHandedOutAgain)
+{
+    const CpuCacheStats before = cpuCacheStats();
+    void* first = nullptr;
+    {
+        const at::Tensor a = floats(4 * kMiB);
+        first = a.data_ptr();
+        EXPECT_EQ(cpuCacheStats().liveBytes - before.liveBytes, 4 * kMiB);
+    }
+    EXPECT_EQ(cpuCacheStats().cachedBytes, 4 * kMiB);
+    const at::Tensor b = floats(4 * kMiB);
+    EXPECT_EQ(b.data_ptr(), first);
+    const CpuCacheStats after = cpuCacheStats();
+    EXPECT_EQ(after.hits - before.hits, 1);
+    EXPECT_EQ(after.misses - before.misses, 1);
+    EXPECT_EQ(after.cachedBytes, 0);
+}
+
+TEST_F(CpuAllocatorTest, ReusedMemoryComputesCorrectResults)
+{
+    // Leave a block full of other values in the cache, then compute into it.
+    {
+        const at::Tensor junk = at::full({kMiB}, 7.0F);
+    }
+    const at::Tensor x = at::arange(kMiB, at::kFloat);  // 4 MiB: takes the cached block
+    const at::Tensor y = at::zeros({kMiB}, at::kFloat); // zeros() fills what it is given
+    EXPECT_EQ(cpuCacheStats().hits > 0, true);
+    const at::Tensor expected = at::arange(kMiB, at::kDouble);
+    EXPECT_TRUE(at::equal(x.to(at::kDouble), expected));
+    EXPECT_EQ(y.abs().max().item<float>(), 0.0F);
+}
+
+TEST_F(CpuAllocatorTest, RequestsOfOneSizeClassShareBlocks)
+{
+    // Eight classes per power of two: 4 MiB + 100 bytes and 4 MiB + 200 bytes both take
+    // 4.5 MiB; 5 MiB does not fit in that block.
+    void* first = nullptr;
+    {
+        const at::Tensor a = at::empty({4 * kMiB + 100}, at::kByte);
+        first = a.data_ptr();
+    }
+    EXPECT_EQ(cpuCacheStats().cachedBytes, 4 * kMiB + kMiB / 2);
+    {
+        const at::Tensor b = at::empty({4 * kMiB + 200}, at::kByte);
+        EXPECT_EQ(b.data_ptr(), first);
+    }
+    const at::Tensor c = at::empty({5 * kMiB}, at::kByte);
+    EXPECT_NE(c.data_ptr(), first);
+    EXPECT_EQ(cpuCacheStats().cachedBytes, 4 * kMiB + kMiB / 2);
+}
+
+TEST_F(CpuAllocatorTest, SmallTensorsAreLeftToLibTorchsAllocator)
+{
+    const CpuCacheStats before = cpuCacheStats();
+    {
+        const at::Tensor small = floats(kMiB - 4);
+        EXPECT_EQ(cpuCacheStats().liveBytes, before.liveBytes);
+    }
+    const CpuCacheStats after = cpuCacheStats();
+    EXPECT_EQ(after.hits, before.hits);
+    EXPECT_EQ(after.misses, before.misses);
+    EXPECT_EQ(after.cachedBytes, 0);
+}
+
+TEST_F(CpuAllocatorTest, TheCacheKeepsToItsLimitAndDropsTheLargestFirst)
+{
+    setCpuCacheLimit(static_cast<std::size_t>(10 * kMiB));
+    {
+        const at::Tensor a = floats(2 * kMiB);
+        const at::Tensor b = floats(4 * kMiB);
+        const at::Tensor c = floats(4 * kMiB);
+        const at::Tensor d = floats(8 * kMiB);
+    } // freed d, c, b, a: 8 fits; 4 more drops the 8; then 4 and 2
+    EXPECT_EQ(cpuCacheStats().cachedBytes, 10 * kMiB);
+    const CpuCacheStats before = cpuCacheStats();
+    {
+        const at::Tensor again = floats(8 * kMiB);
+    }
+    EXPECT_EQ(cpuCacheStats().misses - before.misses, 1); // the 8 MiB block had gone
+    setCpuCacheLimit(0);
+    EXPECT_EQ(cpuCacheStats().cachedBytes, 0);
+    {
+        const at::Tensor freedAtOnce = floats(2 * kMiB);
+    }
+    EXPECT_EQ(cpuCacheStats().cachedBytes, 0);
+}
+
+TEST_F(CpuAllocatorTest, ReleaseReturnsEveryCachedBlock)
+{
+    {
+        const at::Tensor a = floats(2 * kMiB);
+        const at::Tensor b = floats(3 * kMiB);
+    }
+    EXPECT_EQ(cpuCacheStats().cachedBytes, 5 * kMiB);
+    releaseCachedCpuMemory();
+    EXPECT_EQ(cpuCacheStats().cachedBytes, 0);
+}
+
+TEST_F(CpuAllocatorTest, RawAllocationsOfEverySizeRoundTrip)
+{
+    c10::Allocator* allocator = c10::GetCPUAllocator();
+    ASSERT_NE(allocator->raw_deleter(), nullptr);
+    for (const std::size_t size : {std::size_t{64}, std::size_t{3} << 20U}) {
+        void* ptr = allocator->raw_allocate(size);
+        ASSERT_NE(ptr, nullptr);
+        std::memset(ptr, 0x5a, size);
+        EXPECT_EQ(static_cast<unsigned char*>(ptr)[size - 1], 0x5a);
+        allocator->raw_deallocate(ptr);
+    }
+    EXPECT_EQ(cpuCacheStats().cachedBytes, 3 * kMiB);
+}
+
+TEST_F(CpuAllocatorTest, ThreadsAllocatingAndFreeingTogetherLeaveNothingBehind)
+{
+    const std::int64_t liveBefore = cpuCacheStats().liveBytes;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([t] {
+            for (int i = 0; i < 200; ++i) {
+                const at::Tensor x = at::full({(1 + (i + t) % 3) * kMiB / 4}, 1.0F);
+                const at::Tensor y = x * 2.0F;
+                ASSERT_EQ(y.sum().item<float>(), 2.0F * static_cast<float>(x.numel()));
+            }
+        });
+    }
+    for (std::thread& thread : threads) {
+        thread.join();
+    }
+    EXPECT_EQ(cpuCacheStats().liveBytes, liveBefore);
+    EXPECT_GT(cpuCacheStats().hits, 0);
+}
+
+} // namespace
+} // namespace ftw::core
