@@ -105,6 +105,15 @@ void printBench(const CliContext& ctx, const JobResult& result)
                 << figure(merge.value("read_seconds", 0.0)) << ", write "
                 << figure(merge.value("write_seconds", 0.0))
                 << "): " << formatFixed(merge.value("ratio", 0.0), 2) << "x\n";
+        const json& phases = merge["phase_seconds"];
+        const auto ms = [&](const char* key) {
+            return figure(1000.0 * phases.value(key, 0.0)) + " ms";
+        };
+        ctx.out << "  phases        load " << ms("load") << ", merge + write " << ms("write")
+                << ", verification " << ms("reference") << " (base and adapter logits) + "
+                << ms("verify") << " (export read back, its logits compared); without the "
+                << "verification " << formatFixed(merge.value("ratio_without_verification", 0.0), 2)
+                << "x\n";
     }
 }
 

@@ -35,6 +35,7 @@ TEST_F(BenchCommandTest, JsonHasTheTrainAndMergeFigures)
     EXPECT_GT(output["train"]["tokens_per_second"].get<double>(), 0.0);
     EXPECT_GT(output["merge"]["model_bytes"].get<std::int64_t>(), 0);
     EXPECT_GT(output["merge"]["ratio"].get<double>(), 0.0);
+    EXPECT_GT(output["merge"]["phase_seconds"]["verify"].get<double>(), 0.0);
 }
 
 TEST_F(BenchCommandTest, TableOfAGivenModelFolder)
@@ -49,6 +50,23 @@ TEST_F(BenchCommandTest, TableOfAGivenModelFolder)
     EXPECT_NE(r.out.find("peak memory"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("of the measured matrix-product peak"), std::string::npos) << r.out;
     EXPECT_EQ(r.out.find("merge/export"), std::string::npos) << r.out;
+}
+
+TEST_F(BenchCommandTest, TableShowsTheMergePhasesAndTheCpuCache)
+{
+    const CliOutcome r =
+        ftw({"bench", "--shape", "tiny", "--steps", "2", "--untimed-steps", "0", "--seq-len", "16",
+             "--batch-size", "2", "--device", "cpu", "--db", db()});
+    ASSERT_EQ(r.exitCode, kExitOk) << r.err;
+    EXPECT_NE(r.out.find("merge/export: f32"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("  phases        load "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("without the verification "), std::string::npos) << r.out;
+    // Engine::create, which every command calls, installs the caching allocator unless
+    // FTW_CPU_CACHE_MIB=0 turns it off.
+    const char* cache = std::getenv("FTW_CPU_CACHE_MIB");
+    if (cache == nullptr || std::string(cache) != "0") {
+        EXPECT_NE(r.out.find("  CPU cache     "), std::string::npos) << r.out;
+    }
 }
 
 TEST_F(BenchCommandTest, NothingChosenBenchesTheBundledRun)

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -133,6 +134,27 @@ void reportTensors(JobContext& ctx, std::int64_t done, std::int64_t total)
     ctx.reportProgress(progress);
 }
 
+/// Seconds spent in each phase of an export, reported with its output (ftw bench prints them).
+struct PhaseSeconds {
+    double load = 0.0;      ///< reading the base model and the adapter
+    double reference = 0.0; ///< the logits of the base and of base + adapter, unmerged
+    double write = 0.0;     ///< merging (or re-saving the adapter) and writing the files
+    double verify = 0.0;    ///< reading the export back, its logits and the comparison
+
+    [[nodiscard]] nlohmann::json json() const
+    {
+        return {{"load", load}, {"reference", reference}, {"write", write}, {"verify", verify}};
+    }
+};
+
+/// Adds the seconds since `start` to `into` and restarts the clock.
+void lap(std::chrono::steady_clock::time_point& start, double& into)
+{
+    const auto now = std::chrono::steady_clock::now();
+    into += std::chrono::duration<double>(now - start).count();
+    start = now;
+}
+
 /// The inputs of the verification and what the exported model must reproduce.
 struct Reference {
     std::vector<merge::VerificationPrompt> prompts;
@@ -160,18 +182,24 @@ adapters::AdapterSet attachSavedAdapter(nn::DecoderImpl& decoder, const fs::path
 }
 
 /// Loads the base and the adapter, computing the reference logits on the way.
-AdaptedModel loadAdapted(const MergeSpec& spec, Reference& reference, JobContext& ctx)
+AdaptedModel loadAdapted(const MergeSpec& spec, Reference& reference, PhaseSeconds& seconds,
+                         JobContext& ctx)
 {
+    auto start = std::chrono::steady_clock::now();
     ctx.log(LogLevel::Info, "merge: loading the base model '" + spec.modelDir.string() + "'");
     model::LoadedModel model = model::loadModel(spec.modelDir);
     ctx.throwIfCancelled();
+    lap(start, seconds.load);
     reference.prompts =
         merge::makeVerificationPrompts(spec.modelDir, model.config, spec.verifyPrompts);
     reference.base = merge::computeLogits(*model.decoder, reference.prompts);
+    lap(start, seconds.reference);
     ctx.log(LogLevel::Info, "merge: loading the adapter '" + spec.adapterDir.string() + "'");
     adapters::AdapterSet set = attachSavedAdapter(*model.decoder, spec.adapterDir);
     ctx.throwIfCancelled();
+    lap(start, seconds.load);
     reference.adapted = merge::computeLogits(*model.decoder, reference.prompts);
+    lap(start, seconds.reference);
     return AdaptedModel{std::move(model), std::move(set)};
 }
 
@@ -234,6 +262,7 @@ std::vector<at::Tensor> exportedLogits(const MergeSpec& spec, const fs::path& pa
 struct ExportOutcome {
     nlohmann::json verification = nlohmann::json::object();
     std::optional<double> maxAbsDiff;
+    PhaseSeconds seconds;
 };
 
 void exportAndVerify(const MergeSpec& spec, const fs::path& outDir, const AdapterHeader& header,
@@ -245,14 +274,17 @@ void exportAndVerify(const MergeSpec& spec, const fs::path& outDir, const Adapte
     removePartial(outDir, ctx); // left by a process that died while exporting
     Reference reference;
     {
-        AdaptedModel adapted = loadAdapted(spec, reference, ctx);
+        AdaptedModel adapted = loadAdapted(spec, reference, outcome.seconds, ctx);
+        auto start = std::chrono::steady_clock::now();
         if (spec.isAdapterOnly) {
             writeAdapterOnly(adapted, spec, header, partial, ctx);
         } else {
             writeMerged(adapted, spec, dtype, partial, ctx);
         }
+        lap(start, outcome.seconds.write);
     } // frees the model before the written copy is loaded
     ctx.throwIfCancelled();
+    auto start = std::chrono::steady_clock::now();
     ctx.log(LogLevel::Info, "merge: verifying the export on " +
                                 std::to_string(reference.prompts.size()) + " prompts");
     const std::vector<at::Tensor> actual = exportedLogits(spec, partial, reference);
@@ -272,6 +304,7 @@ void exportAndVerify(const MergeSpec& spec, const fs::path& outDir, const Adapte
     core::writeFileAtomically(partial / "verification.json", outcome.verification.dump(2) + "\n");
     ctx.throwIfCancelled();
     core::publishFolder(partial, outDir);
+    lap(start, outcome.seconds.verify);
     ctx.log(LogLevel::Info, "merge: wrote '" + outDir.string() + "'; max |logit difference| " +
                                 shortNumber(verification.maxAbsDiff) + " (tolerance " +
                                 shortNumber(verification.tolerance) + ")");
@@ -322,11 +355,10 @@ void runMerge(const MergeSpec& spec, JobContext& ctx)
         throw;
     }
     repo.finishExport(exportId, "succeeded", outcome.verification.dump(), outcome.maxAbsDiff, "");
-    const nlohmann::json output = {{"path", outDir.string()},
-                                   {"kind", kind},
-                                   {"dtype", dtypeName},
-                                   {"verification", outcome.verification},
-                                   {"export_id", exportId}};
+    const nlohmann::json output = {
+        {"path", outDir.string()}, {"kind", kind},
+        {"dtype", dtypeName},      {"verification", outcome.verification},
+        {"export_id", exportId},   {"seconds", outcome.seconds.json()}};
     ctx.setOutputJson(output.dump());
 }
 

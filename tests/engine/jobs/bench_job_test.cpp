@@ -121,6 +121,20 @@ TEST_F(BenchJobTest, TimesTheRealStepOnTheDocumentedBatchAndMergesTheAdapter)
                 merge.at("merge_seconds").get<double>() /
                     merge.at("read_write_seconds").get<double>(),
                 1e-9);
+    // The phases are parts of the whole; without the verification is load + merge and write.
+    const json& phases = merge.at("phase_seconds");
+    double phaseSum = 0.0;
+    for (const char* phase : {"load", "reference", "write", "verify"}) {
+        EXPECT_GT(phases.at(phase).get<double>(), 0.0) << phase;
+        phaseSum += phases.at(phase).get<double>();
+    }
+    EXPECT_LE(phaseSum, merge.at("merge_seconds").get<double>());
+    EXPECT_NEAR(merge.at("ratio_without_verification").get<double>(),
+                (phases.at("load").get<double>() + phases.at("write").get<double>()) /
+                    merge.at("read_write_seconds").get<double>(),
+                1e-9);
+    EXPECT_LT(merge.at("ratio_without_verification").get<double>(),
+              merge.at("ratio").get<double>());
 
     auto store = RunStore::open(m_db, StoreMode::ReadOnly);
     ASSERT_TRUE(store) << store.error().message;

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "jobs/job_runner.h"
 
+#include "core/cpu_allocator.h"
+
 #include "support/temp_dir.h"
 
 #include <ftw/run_store.h>
 
+#include <ATen/ATen.h>
 #include <c10/util/Exception.h>
 #include <gtest/gtest.h>
 
@@ -332,6 +335,26 @@ TEST_F(JobRunnerTest, DestroyingTheRunnerCancelsTheRunningAndQueuedJobs)
         }
     }
     EXPECT_EQ(cancelled, 2);
+}
+
+TEST_F(JobRunnerTest, MemoryAJobFreedIsReleasedBeforeTheNextJob)
+{
+    if (!core::installCachingCpuAllocator()) {
+        GTEST_SKIP() << "FTW_CPU_CACHE_MIB=0: the caching allocator is off";
+    }
+    std::int64_t cachedInJob = 0;
+    {
+        JobRunner runner(m_dbPath, m_log.sink());
+        const JobId id = runner.submit(makeJob("allocates", [&](JobContext&) {
+            {
+                const at::Tensor big = at::ones({std::int64_t{4} << 20U}, at::kFloat);
+            }
+            cachedInJob = core::cpuCacheStats().cachedBytes;
+        }));
+        EXPECT_EQ(runner.waitFor(id, std::nullopt)->status, JobStatus::Succeeded);
+        EXPECT_EQ(core::cpuCacheStats().cachedBytes, 0);
+    }
+    EXPECT_GE(cachedInJob, std::int64_t{16} << 20U); // the 16 MiB tensor was kept for reuse
 }
 
 TEST_F(JobRunnerTest, UnknownJobIdHasUnknownStatus)
