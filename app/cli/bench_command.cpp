@@ -107,7 +107,8 @@ void printBench(const CliContext& ctx, const JobResult& result)
                 << "): " << formatFixed(merge.value("ratio", 0.0), 2) << "x\n";
         const json& phases = merge["phase_seconds"];
         const auto ms = [&](const char* key) {
-            return figure(1000.0 * phases.value(key, 0.0)) + " ms";
+            const double value = 1000.0 * phases.value(key, 0.0);
+            return formatFixed(value, value >= 100.0 ? 0 : (value >= 10.0 ? 1 : 2)) + " ms";
         };
         ctx.out << "  phases        load " << ms("load") << ", merge + write " << ms("write")
                 << ", verification " << ms("reference") << " (base and adapter logits) + "

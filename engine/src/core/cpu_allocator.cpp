@@ -88,7 +88,7 @@ public:
                 m_liveBytes -= size;
                 makeRoom(size, toFree);
                 if (m_cachedBytes + size <= m_limit) {
-                    m_free[size].push_back(ptr);
+                    m_free[size].push_back(Cached{ptr, m_epoch});
                     m_cachedBytes += size;
                 } else {
                     toFree.push_back(ptr);
@@ -119,10 +119,36 @@ public:
         {
             const std::lock_guard lock(m_mutex);
             for (auto& [size, blocks] : m_free) {
-                toFree.insert(toFree.end(), blocks.begin(), blocks.end());
+                for (const Cached& block : blocks) {
+                    toFree.push_back(block.ptr);
+                }
             }
             m_free.clear();
             m_cachedBytes = 0;
+        }
+        for (void* block : toFree) {
+            std::free(block); // NOLINT(cppcoreguidelines-no-malloc)
+        }
+    }
+
+    void trim() const noexcept
+    {
+        std::vector<void*> toFree;
+        {
+            const std::lock_guard lock(m_mutex);
+            for (auto it = m_free.begin(); it != m_free.end();) {
+                std::vector<Cached>& blocks = it->second;
+                const auto stale = std::stable_partition(
+                    blocks.begin(), blocks.end(),
+                    [this](const Cached& block) { return block.epoch == m_epoch; });
+                for (auto b = stale; b != blocks.end(); ++b) {
+                    toFree.push_back(b->ptr);
+                    m_cachedBytes -= it->first;
+                }
+                blocks.erase(stale, blocks.end());
+                it = blocks.empty() ? m_free.erase(it) : std::next(it);
+            }
+            ++m_epoch;
         }
         for (void* block : toFree) {
             std::free(block); // NOLINT(cppcoreguidelines-no-malloc)
@@ -166,7 +192,7 @@ private:
             ++m_misses;
             return nullptr;
         }
-        void* ptr = it->second.back();
+        void* ptr = it->second.back().ptr;
         it->second.pop_back();
         if (it->second.empty()) {
             m_free.erase(it);
@@ -195,7 +221,7 @@ private:
     {
         while (!m_free.empty() && m_cachedBytes + incoming > m_limit) {
             auto largest = std::prev(m_free.end());
-            toFree.push_back(largest->second.back());
+            toFree.push_back(largest->second.back().ptr);
             largest->second.pop_back();
             m_cachedBytes -= largest->first;
             if (largest->second.empty()) {
@@ -204,11 +230,18 @@ private:
         }
     }
 
+    /// A freed block and the trim epoch it was freed in.
+    struct Cached {
+        void* ptr;
+        std::uint64_t epoch;
+    };
+
     c10::Allocator* m_fallback;
     mutable std::mutex m_mutex; // guards everything below
     std::size_t m_limit;
     mutable std::unordered_map<void*, std::size_t> m_live;
-    mutable std::map<std::size_t, std::vector<void*>> m_free;
+    mutable std::map<std::size_t, std::vector<Cached>> m_free; ///< by size; the newest last
+    mutable std::uint64_t m_epoch = 0;                         ///< trim() calls so far
     mutable std::size_t m_cachedBytes = 0;
     mutable std::size_t m_liveBytes = 0;
     mutable std::int64_t m_hits = 0;
@@ -253,6 +286,13 @@ void releaseCachedCpuMemory() noexcept
 {
     if (const CachingCpuAllocator* allocator = g_allocator.load(std::memory_order_acquire)) {
         allocator->releaseAll();
+    }
+}
+
+void trimCpuCache() noexcept
+{
+    if (const CachingCpuAllocator* allocator = g_allocator.load(std::memory_order_acquire)) {
+        allocator->trim();
     }
 }
 

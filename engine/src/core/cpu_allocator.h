@@ -30,6 +30,12 @@ void setCpuCacheLimit(std::size_t bytes);
 /// Returns every cached block to the system (between jobs). Blocks in use are untouched.
 void releaseCachedCpuMemory() noexcept;
 
+/// Returns the cached blocks that were freed before the previous call and not taken since. The
+/// trainer calls it after every optimiser step: a step's blocks are taken again by the next
+/// step, while those of shapes that do not recur (a loader's, an evaluation's) go back within a
+/// step instead of staying cached up to the limit.
+void trimCpuCache() noexcept;
+
 struct CpuCacheStats {
     bool isInstalled = false;
     std::int64_t cachedBytes = 0; ///< freed blocks held for reuse

@@ -7,6 +7,7 @@
 #include "adapters/peft_files.h"
 #include "core/autocast.h"
 #include "core/check.h"
+#include "core/cpu_allocator.h"
 #include "core/device.h"
 #include "core/process.h"
 #include "heterolora/reallocator.h"
@@ -86,6 +87,7 @@ void Trainer::setUp()
     const TrainConfig& t = m_spec.train;
     m_device = core::resolveDevice(t.device);
     m_computeDtype = core::resolvePrecision(t.precision, m_device);
+    core::releaseCachedDeviceMemory(); // a run's peak memory is its own, not what ran before
     core::resetPeakMemory(m_device);
     m_spec.adapter.seed = t.seed;
     torch::manual_seed(t.seed);
@@ -442,6 +444,7 @@ void Trainer::loop()
         }
         const auto stepStarted = Clock::now();
         const StepOutcome outcome = trainStep();
+        core::trimCpuCache();
         if (m_options.onStep) {
             core::synchronize(m_device); // the loss was read; the optimiser step may still run
         }

@@ -142,6 +142,32 @@ TEST_F(CpuAllocatorTest, ReleaseReturnsEveryCachedBlock)
     EXPECT_EQ(cpuCacheStats().cachedBytes, 0);
 }
 
+TEST_F(CpuAllocatorTest, TrimmingReturnsBlocksNotTakenSinceThePreviousTrim)
+{
+    // A train step's blocks are taken again by the next step and stay; the others go.
+    {
+        const at::Tensor once = floats(2 * kMiB);
+    } // an evaluation's, say
+    {
+        const at::Tensor step = floats(3 * kMiB);
+    }               // a step's
+    trimCpuCache(); // both were freed since the previous trim: kept
+    EXPECT_EQ(cpuCacheStats().cachedBytes, 5 * kMiB);
+    {
+        const at::Tensor step = floats(3 * kMiB);
+    }               // the next step takes its block again
+    trimCpuCache(); // the 2 MiB block was not taken: returned
+    EXPECT_EQ(cpuCacheStats().cachedBytes, 3 * kMiB);
+    const CpuCacheStats before = cpuCacheStats();
+    {
+        const at::Tensor step = floats(3 * kMiB);
+    }
+    EXPECT_EQ(cpuCacheStats().hits - before.hits, 1);
+    trimCpuCache();
+    trimCpuCache(); // two trims without a request: nothing is left
+    EXPECT_EQ(cpuCacheStats().cachedBytes, 0);
+}
+
 TEST_F(CpuAllocatorTest, RawAllocationsOfEverySizeRoundTrip)
 {
     c10::Allocator* allocator = c10::GetCPUAllocator();
