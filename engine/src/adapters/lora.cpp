@@ -58,6 +58,36 @@ at::Tensor LoraAdapter::deltaWeight(const at::Tensor& /*weightOutIn*/) const
     return scaledProduct();
 }
 
+void LoraAdapter::merge(nn::ProjectionImpl& base)
+{
+    if (!accumulateIntoWeight(base, 1.0)) {
+        ModuleAdapter::merge(base);
+        return;
+    }
+    base.merged = true;
+}
+
+void LoraAdapter::unmerge(nn::ProjectionImpl& base)
+{
+    if (!accumulateIntoWeight(base, -1.0)) {
+        ModuleAdapter::unmerge(base);
+        return;
+    }
+    base.merged = false;
+}
+
+bool LoraAdapter::accumulateIntoWeight(nn::ProjectionImpl& base, double sign) const
+{
+    const torch::NoGradGuard noGrad;
+    at::Tensor weight = base.weightOutIn();
+    if (weight.scalar_type() != at::kFloat) {
+        return false;
+    }
+    weight.addmm_(m_b.to(at::kFloat), m_a.to(at::kFloat), /*beta=*/1.0,
+                  /*alpha=*/sign * target().scaling);
+    return true;
+}
+
 std::vector<NamedTensor> LoraAdapter::tensors() const
 {
     return {{"lora_A.weight", m_a}, {"lora_B.weight", m_b}};

@@ -20,6 +20,10 @@ public:
     at::Tensor forwardOnBase(nn::ProjectionImpl& base, const at::Tensor& input,
                              const at::Tensor& baseOutput) override;
     [[nodiscard]] at::Tensor deltaWeight(const at::Tensor& weightOutIn) const override;
+    /// W <- W + s B A: on an fp32 weight, one matrix product that accumulates into W in place
+    /// (no temporaries of W's size); otherwise ModuleAdapter's fp32 round trip.
+    void merge(nn::ProjectionImpl& base) override;
+    void unmerge(nn::ProjectionImpl& base) override;
     [[nodiscard]] std::vector<NamedTensor> tensors() const override;
     void to(const c10::Device& device) override;
 
@@ -56,6 +60,8 @@ protected:
     double m_dropout;
 
 private:
+    /// W <- W + sign s B A in place when W is fp32; false (nothing done) otherwise.
+    bool accumulateIntoWeight(nn::ProjectionImpl& base, double sign) const;
     /// Keeps (a, b) as the adapter and its initial factors, and subtracts s B A from the base.
     void startFromResidual(nn::ProjectionImpl& base, const at::Tensor& a, const at::Tensor& b);
 
