@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "mapped_file.h"
 
+#include "check.h"
+
 #include <ftw/error.h>
 
 #include <cerrno>
@@ -37,13 +39,32 @@ MappedFile::MappedFile(const std::filesystem::path& path) : m_path(path)
         }
         m_data = static_cast<const std::byte*>(data);
     }
-    ::close(fd); // the mapping keeps the file alive
+    m_fd = fd;
+}
+
+void MappedFile::readAt(std::size_t offset, std::span<std::byte> out) const
+{
+    FTW_CHECK(offset <= m_size && out.size() <= m_size - offset, ErrorCode::Internal,
+              "reading past the end of '" + m_path.string() + "'");
+    std::size_t done = 0;
+    while (done < out.size()) {
+        const ::ssize_t got = ::pread(m_fd, out.data() + done, out.size() - done,
+                                      static_cast<::off_t>(offset + done));
+        if (got < 0 && errno == EINTR) {
+            continue;
+        }
+        FTW_CHECK(got > 0, ErrorCode::Io,
+                  "cannot read '" + m_path.string() + "': " +
+                      (got < 0 ? std::string(std::strerror(errno)) : "the file got shorter"));
+        done += static_cast<std::size_t>(got);
+    }
 }
 
 MappedFile::MappedFile(MappedFile&& other) noexcept
     : m_path(std::move(other.m_path))
     , m_data(std::exchange(other.m_data, nullptr))
     , m_size(std::exchange(other.m_size, 0))
+    , m_fd(std::exchange(other.m_fd, -1))
 {
 }
 
@@ -54,6 +75,7 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept
         m_path = std::move(other.m_path);
         m_data = std::exchange(other.m_data, nullptr);
         m_size = std::exchange(other.m_size, 0);
+        m_fd = std::exchange(other.m_fd, -1);
     }
     return *this;
 }
@@ -69,6 +91,10 @@ void MappedFile::release() noexcept
         ::munmap(const_cast<std::byte*>(m_data), m_size);
         m_data = nullptr;
         m_size = 0;
+    }
+    if (m_fd >= 0) {
+        ::close(m_fd);
+        m_fd = -1;
     }
 }
 

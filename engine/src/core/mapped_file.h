@@ -19,6 +19,11 @@ public:
     ~MappedFile();
 
     [[nodiscard]] std::span<const std::byte> bytes() const { return {m_data, m_size}; }
+
+    /// Reads out.size() bytes from `offset` into `out` with pread: the same bytes as bytes(), but
+    /// copied by the kernel from its page cache, without faulting the mapping's pages in one by
+    /// one (loading a whole model goes this way). Throws Error{Io} naming the file.
+    void readAt(std::size_t offset, std::span<std::byte> out) const;
     [[nodiscard]] const std::filesystem::path& path() const { return m_path; }
 
 private:
@@ -27,6 +32,7 @@ private:
     std::filesystem::path m_path;
     const std::byte* m_data = nullptr;
     std::size_t m_size = 0;
+    int m_fd = -1; ///< kept open for readAt()
 };
 
 } // namespace ftw::core

@@ -246,7 +246,8 @@ void SafetensorsFile::loadInto(const std::string& name, at::Tensor& destination)
                   std::to_string(data.size()) + " bytes, not the " +
                   std::to_string(destination.nbytes()) + " of its shape");
     if (!data.empty()) {
-        std::memcpy(destination.data_ptr(), data.data(), data.size()); // unaligned-safe copy
+        m_file.readAt(static_cast<std::size_t>(m_dataStart + info->begin),
+                      {static_cast<std::byte*>(destination.data_ptr()), data.size()});
     }
 }
 
