@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "cpu_allocator.h"
 
+#include "process.h"
+
 #include <c10/core/Allocator.h>
 #include <c10/core/CPUAllocator.h>
 #include <c10/util/Exception.h>
@@ -39,23 +41,41 @@ std::size_t limitFromEnvironment()
 {
     const char* text = std::getenv("FTW_CPU_CACHE_MIB");
     if (text == nullptr || *text == '\0') {
-        return kDefaultCpuCacheBytes;
+        return defaultCpuCacheBytes();
     }
     const std::string_view value(text);
     std::size_t mib = 0;
     const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), mib);
     if (ec != std::errc() || end != value.data() + value.size() || mib > (SIZE_MAX >> 20U)) {
-        return kDefaultCpuCacheBytes; // not a number: the default rather than a failed start
+        return defaultCpuCacheBytes(); // not a number: the default rather than a failed start
     }
     return mib << 20U;
 }
 
 void deleteBlock(void* ptr);
 
+} // namespace
+
+std::size_t defaultCpuCacheBytes()
+{
+    const auto quarter =
+        static_cast<std::size_t>(std::max<std::int64_t>(physicalMemoryBytes(), 0) / 4);
+    return std::max(quarter, kMinDefaultCpuCacheBytes);
+}
+
+namespace {
+
 // NOTE: the members carry no `override` (so none is missing where others have it): LibTorch 1.x
 // declares allocate() const and has no copy_data(), 2.3 and later declare allocate() non-const and
 // copy_data() pure; both are defined so the class builds against each.
 class CachingCpuAllocator final : public c10::Allocator {
+    /// A freed block and the trim epoch it was freed in.
+    struct Cached {
+        void* ptr;
+        std::uint64_t epoch;
+    };
+    using FreeLists = std::map<std::size_t, std::vector<Cached>>; ///< by size; the newest last
+
 public:
     CachingCpuAllocator(c10::Allocator* fallback, std::size_t limit)
         : m_fallback(fallback), m_limit(limit)
@@ -184,12 +204,34 @@ private:
         return {ptr, ptr, &deleteBlock, c10::Device(c10::DeviceType::CPU)};
     }
 
+    /// A cached block of `size`, or nullptr after returning cached blocks of other sizes, largest
+    /// first, worth at least `size` bytes: the new block then takes their place, and the cache
+    /// never makes the process larger than it already was.
     void* takeCached(std::size_t size) const
+    {
+        std::vector<void*> toFree;
+        void* ptr = takeCachedOrEvict(size, toFree);
+        for (void* block : toFree) {
+            std::free(block); // NOLINT(cppcoreguidelines-no-malloc)
+        }
+        return ptr;
+    }
+
+    void* takeCachedOrEvict(std::size_t size, std::vector<void*>& toFree) const
     {
         const std::lock_guard lock(m_mutex);
         const auto it = m_free.find(size);
         if (it == m_free.end()) {
             ++m_misses;
+            // The smallest block that covers the request, else the largest ones until covered.
+            if (const auto cover = m_free.lower_bound(size); cover != m_free.end()) {
+                evict(cover, toFree);
+                return nullptr;
+            }
+            const std::size_t target = m_cachedBytes > size ? m_cachedBytes - size : 0;
+            while (!m_free.empty() && m_cachedBytes > target) {
+                evict(std::prev(m_free.end()), toFree);
+            }
             return nullptr;
         }
         void* ptr = it->second.back().ptr;
@@ -220,28 +262,27 @@ private:
     void makeRoom(std::size_t incoming, std::vector<void*>& toFree) const
     {
         while (!m_free.empty() && m_cachedBytes + incoming > m_limit) {
-            auto largest = std::prev(m_free.end());
-            toFree.push_back(largest->second.back().ptr);
-            largest->second.pop_back();
-            m_cachedBytes -= largest->first;
-            if (largest->second.empty()) {
-                m_free.erase(largest);
-            }
+            evict(std::prev(m_free.end()), toFree);
         }
     }
 
-    /// A freed block and the trim epoch it was freed in.
-    struct Cached {
-        void* ptr;
-        std::uint64_t epoch;
-    };
+    /// Moves the newest block of the size `at` points to into `toFree` (m_mutex held).
+    void evict(FreeLists::iterator at, std::vector<void*>& toFree) const
+    {
+        toFree.push_back(at->second.back().ptr);
+        at->second.pop_back();
+        m_cachedBytes -= at->first;
+        if (at->second.empty()) {
+            m_free.erase(at);
+        }
+    }
 
     c10::Allocator* m_fallback;
     mutable std::mutex m_mutex; // guards everything below
     std::size_t m_limit;
     mutable std::unordered_map<void*, std::size_t> m_live;
-    mutable std::map<std::size_t, std::vector<Cached>> m_free; ///< by size; the newest last
-    mutable std::uint64_t m_epoch = 0;                         ///< trim() calls so far
+    mutable FreeLists m_free;
+    mutable std::uint64_t m_epoch = 0; ///< trim() calls so far
     mutable std::size_t m_cachedBytes = 0;
     mutable std::size_t m_liveBytes = 0;
     mutable std::int64_t m_hits = 0;

@@ -14,8 +14,13 @@ namespace ftw::core {
 /// Requests below this size are not cached (glibc serves them from its heap anyway).
 inline constexpr std::size_t kMinCachedBytes = std::size_t{1} << 20U;
 
-/// The cache limit when FTW_CPU_CACHE_MIB is not set.
-inline constexpr std::size_t kDefaultCpuCacheBytes = std::size_t{2048} << 20U;
+/// The least default cache limit (machines with under 4 GiB of memory).
+inline constexpr std::size_t kMinDefaultCpuCacheBytes = std::size_t{1024} << 20U;
+
+/// The cache limit when FTW_CPU_CACHE_MIB is not set: a quarter of physical memory, at least
+/// kMinDefaultCpuCacheBytes. A request the cache cannot serve first returns cached blocks worth
+/// its size, so the cache never makes the process larger than it has been.
+[[nodiscard]] std::size_t defaultCpuCacheBytes();
 
 /// Installs the caching allocator as LibTorch's CPU allocator, once per process (later calls
 /// do nothing). The environment variable FTW_CPU_CACHE_MIB sets the limit in MiB; 0 leaves

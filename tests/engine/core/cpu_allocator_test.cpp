@@ -33,7 +33,7 @@ protected:
 
     void TearDown() override
     {
-        setCpuCacheLimit(kDefaultCpuCacheBytes);
+        setCpuCacheLimit(defaultCpuCacheBytes());
         releaseCachedCpuMemory();
     }
 };
@@ -90,9 +90,25 @@ TEST_F(CpuAllocatorTest, RequestsOfOneSizeClassShareBlocks)
         const at::Tensor b = at::empty({4 * kMiB + 200}, at::kByte);
         EXPECT_EQ(b.data_ptr(), first);
     }
+    const CpuCacheStats before = cpuCacheStats();
     const at::Tensor c = at::empty({5 * kMiB}, at::kByte);
-    EXPECT_NE(c.data_ptr(), first);
-    EXPECT_EQ(cpuCacheStats().cachedBytes, 4 * kMiB + kMiB / 2);
+    EXPECT_EQ(cpuCacheStats().misses - before.misses, 1);
+    EXPECT_EQ(cpuCacheStats().cachedBytes, 0); // the 4.5 MiB block made way for it
+}
+
+TEST_F(CpuAllocatorTest, ARequestTheCacheCannotServeReturnsCachedBlocksWorthItsSize)
+{
+    {
+        const at::Tensor a = floats(4 * kMiB);
+        const at::Tensor b = floats(2 * kMiB);
+    }
+    EXPECT_EQ(cpuCacheStats().cachedBytes, 6 * kMiB);
+    {
+        // No 3 MiB block: the largest cached block (4 MiB) goes back first, which is enough.
+        const at::Tensor c = floats(3 * kMiB);
+        EXPECT_EQ(cpuCacheStats().cachedBytes, 2 * kMiB);
+    }
+    EXPECT_EQ(cpuCacheStats().cachedBytes, 5 * kMiB);
 }
 
 TEST_F(CpuAllocatorTest, SmallTensorsAreLeftToLibTorchsAllocator)
@@ -146,11 +162,9 @@ TEST_F(CpuAllocatorTest, TrimmingReturnsBlocksNotTakenSinceThePreviousTrim)
 {
     // A train step's blocks are taken again by the next step and stay; the others go.
     {
-        const at::Tensor once = floats(2 * kMiB);
-    } // an evaluation's, say
-    {
-        const at::Tensor step = floats(3 * kMiB);
-    }               // a step's
+        const at::Tensor once = floats(2 * kMiB); // an evaluation's, say
+        const at::Tensor step = floats(3 * kMiB); // a step's
+    }
     trimCpuCache(); // both were freed since the previous trim: kept
     EXPECT_EQ(cpuCacheStats().cachedBytes, 5 * kMiB);
     {

@@ -29,8 +29,11 @@ TEST(PeakMemoryTest, ACpuRunRecordsANonDecreasingPeakWithinTheProcesssOwn)
         result = (*engine)->wait((*engine)->submit(spec).id);
     }
     ASSERT_EQ(result.status, JobStatus::Succeeded) << result.error.message;
-    // Read here, after the run: the process's peak since the run reset it can only be higher.
-    const std::int64_t processPeak = core::peakResidentMemoryBytes();
+    // Read here, after the run: the process's peak since the run reset it. Linux folds the
+    // resident size into VmHWM lazily (when memory is unmapped, not when the allocator hands
+    // pages back with madvise), so a peak read during the run can exceed this by the few pages
+    // freed that way since: 1 MiB of slack.
+    const std::int64_t processPeak = core::peakResidentMemoryBytes() + (std::int64_t{1} << 20U);
 
     auto store = RunStore::open(db, StoreMode::ReadOnly);
     ASSERT_TRUE(store.hasValue());
