@@ -76,6 +76,32 @@ TEST_F(SafetensorsTest, ReadsAHandWrittenFile)
     EXPECT_FLOAT_EQ(b[1].item<float>(), -6.0F);
 }
 
+TEST_F(SafetensorsTest, LoadIntoReadsTheTensorsBytesIntoItsDestination)
+{
+    // loadInto() reads with pread at the tensor's offset; load() copies from the mapping.
+    const std::string header = R"({"b":{"dtype":"F32","shape":[2],"data_offsets":[16,24]},)"
+                               R"("a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}})";
+    writeRaw(m_dir / "hand.safetensors", header, floatBytes({1, 2, 3, 4, 5.5F, -6}));
+    const SafetensorsFile file = SafetensorsFile::open(m_dir / "hand.safetensors");
+    at::Tensor b = at::zeros({2}, at::kFloat);
+    file.loadInto("b", b);
+    EXPECT_FLOAT_EQ(b[0].item<float>(), 5.5F);
+    EXPECT_FLOAT_EQ(b[1].item<float>(), -6.0F);
+    at::Tensor a = at::zeros({2, 2}, at::kFloat);
+    file.loadInto("a", a);
+    EXPECT_TRUE(at::equal(a, file.load("a")));
+    EXPECT_FLOAT_EQ(a[1][1].item<float>(), 4.0F);
+
+    at::Tensor wrongSize = at::zeros({3}, at::kFloat);
+    try {
+        file.loadInto("b", wrongSize);
+        FAIL() << "a destination of another size was accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("tensor 'b' has 8 bytes"), std::string::npos)
+            << e.what();
+    }
+}
+
 TEST_F(SafetensorsTest, EmptyTensorsSitBetweenOthersAtTheSameOffset)
 {
     // An AdaLoRA module pruned to rank 0 saves [0, in] tensors: zero bytes at some offset.
