@@ -244,18 +244,36 @@ void writeAdapterOnly(const AdaptedModel& adapted, const MergeSpec& spec,
     reportTensors(ctx, 1, 1);
 }
 
-/// The logits of what was written: the merged folder alone, or a fresh base with the re-saved
-/// adapter.
-std::vector<at::Tensor> exportedLogits(const MergeSpec& spec, const fs::path& partial,
-                                       const Reference& reference)
+void logVerifying(const Reference& reference, JobContext& ctx)
 {
-    if (spec.isAdapterOnly) {
-        model::LoadedModel base = model::loadModel(spec.modelDir);
-        const adapters::AdapterSet set = attachSavedAdapter(*base.decoder, partial);
-        return merge::computeLogits(*base.decoder, reference.prompts);
+    ctx.log(LogLevel::Info, "merge: verifying the export on " +
+                                std::to_string(reference.prompts.size()) + " prompts");
+}
+
+/// The logits of a fresh base with the re-saved adapter.
+std::vector<at::Tensor> adapterOnlyLogits(const MergeSpec& spec, const fs::path& partial,
+                                          const Reference& reference)
+{
+    model::LoadedModel base = model::loadModel(spec.modelDir);
+    const adapters::AdapterSet set = attachSavedAdapter(*base.decoder, partial);
+    return merge::computeLogits(*base.decoder, reference.prompts);
+}
+
+/// The logits of the merged folder just written: those of the merged model in memory, with its
+/// weights rounded to the export dtype, once merge::checkWrittenModel() has found the folder to
+/// load back as exactly that model (its config, names, shapes and every stored byte). Reading the
+/// folder into a second model would cost another load of the whole model for the same numbers.
+std::vector<at::Tensor> verifyMerged(AdaptedModel& adapted, const fs::path& partial,
+                                     ExportDType dtype, const Reference& reference, JobContext& ctx)
+{
+    {
+        // Uninstalled when it goes: the merged weights alone, as the export holds them.
+        const adapters::AdapterSet merged = std::move(adapted.adapters);
     }
-    model::LoadedModel merged = model::loadModel(partial);
-    return merge::computeLogits(*merged.decoder, reference.prompts);
+    merge::roundToExportDType(*adapted.model.decoder, dtype);
+    merge::checkWrittenModel(*adapted.model.decoder, partial, dtype);
+    ctx.throwIfCancelled();
+    return merge::computeLogits(*adapted.model.decoder, reference.prompts);
 }
 
 /// What is known of the export however it ends; stored with its row.
@@ -273,21 +291,26 @@ void exportAndVerify(const MergeSpec& spec, const fs::path& outDir, const Adapte
     const fs::path partial = partialFolder(outDir);
     removePartial(outDir, ctx); // left by a process that died while exporting
     Reference reference;
+    std::vector<at::Tensor> actual; // the export's logits
+    auto start = std::chrono::steady_clock::now();
     {
         AdaptedModel adapted = loadAdapted(spec, reference, outcome.seconds, ctx);
-        auto start = std::chrono::steady_clock::now();
+        start = std::chrono::steady_clock::now();
         if (spec.isAdapterOnly) {
             writeAdapterOnly(adapted, spec, header, partial, ctx);
+            lap(start, outcome.seconds.write);
         } else {
             writeMerged(adapted, spec, dtype, partial, ctx);
+            lap(start, outcome.seconds.write);
+            logVerifying(reference, ctx);
+            actual = verifyMerged(adapted, partial, dtype, reference, ctx);
         }
-        lap(start, outcome.seconds.write);
-    } // frees the model before the written copy is loaded
+    } // frees the model before an adapter-only export's base is loaded
     ctx.throwIfCancelled();
-    auto start = std::chrono::steady_clock::now();
-    ctx.log(LogLevel::Info, "merge: verifying the export on " +
-                                std::to_string(reference.prompts.size()) + " prompts");
-    const std::vector<at::Tensor> actual = exportedLogits(spec, partial, reference);
+    if (spec.isAdapterOnly) {
+        logVerifying(reference, ctx);
+        actual = adapterOnlyLogits(spec, partial, reference);
+    }
     merge::Verification verification =
         merge::compareLogits(reference.prompts, reference.adapted, actual, reference.base, dtype);
     verification.kind = spec.isAdapterOnly ? "adapter" : "merged";

@@ -5,6 +5,9 @@
 #include "core/check.h"
 #include "data/tokenizer.h"
 #include "data/tokenizer_config.h"
+#include "model/checkpoint.h"
+#include "model/dtype.h"
+#include "model/model_loader.h"
 #include "model/safetensors.h"
 
 #include <ATen/ATen.h>
@@ -296,6 +299,41 @@ void writeMergedWeights(nn::DecoderImpl& decoder, const fs::path& outDir, Export
         ++done;
     }
     model::writeSafetensors(outDir / "model.safetensors", tensors, {{"format", "pt"}});
+}
+
+void roundToExportDType(nn::DecoderImpl& decoder, ExportDType dtype)
+{
+    const c10::ScalarType type = scalarType(dtype);
+    const at::NoGradGuard noGrad;
+    for (at::Tensor& parameter : decoder.parameters(/*recurse=*/true)) {
+        if (parameter.scalar_type() != type) {
+            parameter.copy_(parameter.to(type));
+        }
+    }
+}
+
+void checkWrittenModel(const nn::DecoderImpl& decoder, const fs::path& folder, ExportDType dtype)
+{
+    const c10::ScalarType type = scalarType(dtype);
+    model::ModelConfig expected = decoder.config();
+    expected.dtype = model::fromScalarType(type);
+    FTW_CHECK(model::readModelFolderConfig(folder) == expected, ErrorCode::Internal,
+              "merge: verification failed: '" + (folder / "config.json").string() +
+                  "' does not describe the merged model");
+    const model::Checkpoint checkpoint = model::Checkpoint::open(folder);
+    const at::NoGradGuard noGrad;
+    for (const model::WeightMatch& match : model::matchWeights(decoder, checkpoint)) {
+        const model::TensorInfo* info = checkpoint.find(match.fileName);
+        const at::Tensor bytes = match.parameter.detach().to(type).contiguous();
+        const bool isSame =
+            info != nullptr && model::toScalarType(info->dtype) == type &&
+            checkpoint.hasBytes(match.fileName, {static_cast<const std::byte*>(bytes.data_ptr()),
+                                                 static_cast<std::size_t>(bytes.nbytes())});
+        FTW_CHECK(isSame, ErrorCode::Internal,
+                  "merge: verification failed: tensor '" + match.fileName + "' in '" +
+                      folder.string() + "' is not the merged " + match.name + " in " +
+                      std::string(exportDTypeName(dtype)));
+    }
 }
 
 const std::vector<std::string>& copiedModelFiles()

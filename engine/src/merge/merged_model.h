@@ -113,6 +113,19 @@ using TensorProgress = std::function<void(std::int64_t done, std::int64_t total)
 void writeMergedWeights(nn::DecoderImpl& decoder, const std::filesystem::path& outDir,
                         ExportDType dtype, const TensorProgress& onTensor);
 
+/// Rounds every parameter of `decoder` to `dtype` and back in place, so that it computes what
+/// the exported model computes once loaded (nothing changes for f32).
+void roundToExportDType(nn::DecoderImpl& decoder, ExportDType dtype);
+
+/// Checks that the model folder `folder` (just written) loads back as exactly `decoder`: its
+/// config.json describes the same model with `dtype`'s torch_dtype, the loader pairs every
+/// parameter with a tensor of the right shape (model::matchWeights), and each tensor's stored
+/// bytes equal the parameter converted to `dtype`. The merged model's logits then stand for the
+/// export's without reading it into a second model. Throws Error{Internal} "merge: verification
+/// failed: ..." naming the file and the tensor, and the loader's Error{ModelFormat}.
+void checkWrittenModel(const nn::DecoderImpl& decoder, const std::filesystem::path& folder,
+                       ExportDType dtype);
+
 /// The tokenizer and generation files copied from a model folder when present.
 [[nodiscard]] const std::vector<std::string>& copiedModelFiles();
 

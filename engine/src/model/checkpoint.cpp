@@ -151,4 +151,10 @@ void Checkpoint::loadInto(const std::string& name, at::Tensor& destination) cons
     m_files[it->second].loadInto(name, destination);
 }
 
+bool Checkpoint::hasBytes(const std::string& name, std::span<const std::byte> expected) const
+{
+    const auto it = m_fileOfTensor.find(name);
+    return it != m_fileOfTensor.end() && m_files[it->second].hasBytes(name, expected);
+}
+
 } // namespace ftw::model

@@ -29,6 +29,8 @@ public:
     [[nodiscard]] at::Tensor load(const std::string& name) const;
     /// SafetensorsFile::loadInto() of the shard that holds `name`.
     void loadInto(const std::string& name, at::Tensor& destination) const;
+    /// SafetensorsFile::hasBytes() of the shard that holds `name` (false when none does).
+    [[nodiscard]] bool hasBytes(const std::string& name, std::span<const std::byte> expected) const;
     /// The metadata of the index (sharded) or of the single file.
     [[nodiscard]] const std::map<std::string, std::string>& metadata() const { return m_metadata; }
     [[nodiscard]] std::size_t shardCount() const { return m_files.size(); }

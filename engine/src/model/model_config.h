@@ -28,6 +28,8 @@ struct RopeScaling {
     double lowFreqFactor = 1.0;
     double highFreqFactor = 4.0;
     std::int64_t originalMaxPositions = 8192;
+
+    bool operator==(const RopeScaling&) const = default;
 };
 
 /// The hyper-parameters of a decoder, read from config.json and normalised across architectures.
@@ -53,6 +55,8 @@ struct ModelConfig {
     DType dtype = DType::F32; ///< torch_dtype of the stored weights
     std::optional<std::int64_t> bosTokenId;
     std::vector<std::int64_t> eosTokenIds;
+
+    bool operator==(const ModelConfig&) const = default;
 };
 
 /// Parses config.json. Throws Error{ModelFormat} naming the file and the field for an unsupported

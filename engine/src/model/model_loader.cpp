@@ -48,7 +48,7 @@ std::string listNames(const std::string& title, const std::vector<std::string>& 
 
 } // namespace
 
-void loadWeights(nn::DecoderImpl& decoder, const Checkpoint& checkpoint)
+std::vector<WeightMatch> matchWeights(const nn::DecoderImpl& decoder, const Checkpoint& checkpoint)
 {
     const ModelConfig& config = decoder.config();
     std::set<std::string> fileNames;
@@ -65,7 +65,7 @@ void loadWeights(nn::DecoderImpl& decoder, const Checkpoint& checkpoint)
     std::vector<std::string> missing;
     std::vector<std::string> misShaped;
     std::set<std::string> used;
-    std::vector<std::pair<at::Tensor, std::string>> assignments;
+    std::vector<WeightMatch> assignments;
     for (const auto& item : decoder.named_parameters()) {
         const std::string fileName = fileNameOf(item.key());
         const TensorInfo* info = checkpoint.find(fileName);
@@ -86,7 +86,7 @@ void loadWeights(nn::DecoderImpl& decoder, const Checkpoint& checkpoint)
                                 " (expected F32, F16 or BF16)");
             continue;
         }
-        assignments.emplace_back(item.value(), fileName);
+        assignments.push_back(WeightMatch{item.key(), item.value(), fileName});
     }
     std::vector<std::string> unexpected;
     for (const std::string& name : fileNames) {
@@ -109,9 +109,14 @@ void loadWeights(nn::DecoderImpl& decoder, const Checkpoint& checkpoint)
         }
         throw Error(ErrorCode::ModelFormat, message);
     }
+    return assignments;
+}
+
+void loadWeights(nn::DecoderImpl& decoder, const Checkpoint& checkpoint)
+{
     const at::NoGradGuard noGrad;
-    for (auto& [parameter, fileName] : assignments) {
-        checkpoint.loadInto(fileName, parameter);
+    for (WeightMatch& match : matchWeights(decoder, checkpoint)) {
+        checkpoint.loadInto(match.fileName, match.parameter);
     }
 }
 

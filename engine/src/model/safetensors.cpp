@@ -232,6 +232,25 @@ at::Tensor SafetensorsFile::load(const std::string& name) const
     return tensor;
 }
 
+bool SafetensorsFile::hasBytes(const std::string& name, std::span<const std::byte> expected) const
+{
+    const TensorInfo* info = find(name);
+    if (info == nullptr || info->end - info->begin != expected.size()) {
+        return false;
+    }
+    constexpr std::size_t kChunk = std::size_t{8} << 20U;
+    std::vector<std::byte> buffer(std::min(kChunk, expected.size()));
+    for (std::size_t done = 0; done < expected.size(); done += buffer.size()) {
+        const std::size_t count = std::min(buffer.size(), expected.size() - done);
+        m_file.readAt(static_cast<std::size_t>(m_dataStart + info->begin) + done,
+                      {buffer.data(), count});
+        if (std::memcmp(buffer.data(), expected.data() + done, count) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
 void SafetensorsFile::loadInto(const std::string& name, at::Tensor& destination) const
 {
     const TensorInfo* info = find(name);

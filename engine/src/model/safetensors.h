@@ -55,6 +55,9 @@ public:
     /// file's bytes when the dtypes match and `destination` is a contiguous CPU tensor, without
     /// the intermediate copy of load(). Throws Error{ModelFormat} for an unknown name.
     void loadInto(const std::string& name, at::Tensor& destination) const;
+    /// Whether the stored bytes of tensor `name` are exactly `expected`, read with pread in
+    /// chunks (nothing of the tensor's size is allocated). False for an unknown name.
+    [[nodiscard]] bool hasBytes(const std::string& name, std::span<const std::byte> expected) const;
 
 private:
     SafetensorsFile(core::MappedFile file, std::uint64_t dataStart, std::vector<TensorInfo> tensors,

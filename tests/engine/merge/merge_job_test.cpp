@@ -8,6 +8,7 @@
 #include "jobs/job_context.h"
 #include "jobs/merge_job.h"
 #include "merge/merged_model.h"
+#include "model/checkpoint.h"
 #include "model/model_loader.h"
 #include "model/safetensors.h"
 #include "model/tiny_model.h"
@@ -480,6 +481,80 @@ TEST(MergedModelTest, FoldersWithoutATokenizerAreVerifiedWithFixedIds)
     }
     EXPECT_NE(prompts[0].ids, prompts[1].ids);
     EXPECT_THROW((void)merge::makeVerificationPrompts(dir.path(), config, {"text"}), Error);
+}
+
+/// Expects checkWrittenModel() to refuse `folder` with a message that contains `part`.
+void expectVerificationFails(const nn::DecoderImpl& decoder, const fs::path& folder,
+                             merge::ExportDType dtype, const std::string& part)
+{
+    try {
+        merge::checkWrittenModel(decoder, folder, dtype);
+        FAIL() << "accepted: " << part;
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("merge: verification failed"), std::string::npos)
+            << e.what();
+        EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+}
+
+TEST(MergedModelTest, TheWrittenFolderMustLoadBackAsExactlyTheMergedModel)
+{
+    // merge/export computes the export's logits on the merged model in memory once this check
+    // has found the written folder to hold exactly that model, byte for byte.
+    test::TempDir dir;
+    (void)model::writeTinyModel(dir / "base", ArchId::Qwen2, 7);
+    model::LoadedModel merged = model::loadModel(dir / "base");
+    {
+        const torch::NoGradGuard noGrad;
+        merged.decoder->parameters()[3].add_(0.5); // as a merge changes weights
+    }
+    const auto write = [&](const fs::path& out, merge::ExportDType dtype) {
+        fs::create_directories(out);
+        merge::writeMergedWeights(*merged.decoder, out, dtype, {});
+        merge::writeModelFiles(dir / "base", out, dtype);
+    };
+    write(dir / "f32", merge::ExportDType::F32);
+    EXPECT_NO_THROW(
+        merge::checkWrittenModel(*merged.decoder, dir / "f32", merge::ExportDType::F32));
+
+    // One changed byte in the data of the last tensor of the file.
+    {
+        std::fstream file(dir / "f32" / "model.safetensors",
+                          std::ios::in | std::ios::out | std::ios::binary);
+        file.seekg(-3, std::ios::end);
+        const char byte = static_cast<char>(file.get());
+        file.seekp(-3, std::ios::end);
+        file.put(static_cast<char>(byte ^ 0x10));
+    }
+    const model::Checkpoint changed = model::Checkpoint::open(dir / "f32");
+    std::string lastTensor;
+    std::uint64_t lastEnd = 0;
+    for (const std::string& name : changed.tensorNames()) {
+        if (changed.find(name)->end >= lastEnd) {
+            lastEnd = changed.find(name)->end;
+            lastTensor = name;
+        }
+    }
+    expectVerificationFails(*merged.decoder, dir / "f32", merge::ExportDType::F32,
+                            "tensor '" + lastTensor + "'");
+
+    // A config.json that describes another model.
+    write(dir / "config", merge::ExportDType::F32);
+    nlohmann::json config = nlohmann::json::parse(readText(dir / "config" / "config.json"));
+    config["rms_norm_eps"] = 0.5;
+    std::ofstream(dir / "config" / "config.json") << config.dump();
+    expectVerificationFails(*merged.decoder, dir / "config", merge::ExportDType::F32,
+                            "config.json' does not describe the merged model");
+
+    // A bf16 export is checked as bf16: not against the f32 weights, and after the rounding that
+    // loading it brings, its bytes are the merged model's.
+    write(dir / "bf16", merge::ExportDType::BF16);
+    expectVerificationFails(*merged.decoder, dir / "bf16", merge::ExportDType::F32, "config.json");
+    merge::roundToExportDType(*merged.decoder, merge::ExportDType::BF16);
+    EXPECT_NO_THROW(
+        merge::checkWrittenModel(*merged.decoder, dir / "bf16", merge::ExportDType::BF16));
+    model::LoadedModel reloaded = model::loadModel(dir / "bf16");
+    EXPECT_TRUE(at::equal(logitsOf(*reloaded.decoder), logitsOf(*merged.decoder)));
 }
 
 } // namespace
