@@ -60,7 +60,7 @@ std::size_t defaultCpuCacheBytes()
 {
     const auto quarter =
         static_cast<std::size_t>(std::max<std::int64_t>(physicalMemoryBytes(), 0) / 4);
-    return std::max(quarter, kMinDefaultCpuCacheBytes);
+    return std::clamp(quarter, kMinDefaultCpuCacheBytes, kMaxDefaultCpuCacheBytes);
 }
 
 namespace {
@@ -204,34 +204,12 @@ private:
         return {ptr, ptr, &deleteBlock, c10::Device(c10::DeviceType::CPU)};
     }
 
-    /// A cached block of `size`, or nullptr after returning cached blocks of other sizes, largest
-    /// first, worth at least `size` bytes: the new block then takes their place, and the cache
-    /// never makes the process larger than it already was.
     void* takeCached(std::size_t size) const
-    {
-        std::vector<void*> toFree;
-        void* ptr = takeCachedOrEvict(size, toFree);
-        for (void* block : toFree) {
-            std::free(block); // NOLINT(cppcoreguidelines-no-malloc)
-        }
-        return ptr;
-    }
-
-    void* takeCachedOrEvict(std::size_t size, std::vector<void*>& toFree) const
     {
         const std::lock_guard lock(m_mutex);
         const auto it = m_free.find(size);
         if (it == m_free.end()) {
             ++m_misses;
-            // The smallest block that covers the request, else the largest ones until covered.
-            if (const auto cover = m_free.lower_bound(size); cover != m_free.end()) {
-                evict(cover, toFree);
-                return nullptr;
-            }
-            const std::size_t target = m_cachedBytes > size ? m_cachedBytes - size : 0;
-            while (!m_free.empty() && m_cachedBytes > target) {
-                evict(std::prev(m_free.end()), toFree);
-            }
             return nullptr;
         }
         void* ptr = it->second.back().ptr;

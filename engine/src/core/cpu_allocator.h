@@ -14,12 +14,12 @@ namespace ftw::core {
 /// Requests below this size are not cached (glibc serves them from its heap anyway).
 inline constexpr std::size_t kMinCachedBytes = std::size_t{1} << 20U;
 
-/// The least default cache limit (machines with under 4 GiB of memory).
-inline constexpr std::size_t kMinDefaultCpuCacheBytes = std::size_t{1024} << 20U;
+/// The bounds of the default cache limit.
+inline constexpr std::size_t kMinDefaultCpuCacheBytes = std::size_t{256} << 20U;
+inline constexpr std::size_t kMaxDefaultCpuCacheBytes = std::size_t{2048} << 20U;
 
-/// The cache limit when FTW_CPU_CACHE_MIB is not set: a quarter of physical memory, at least
-/// kMinDefaultCpuCacheBytes. A request the cache cannot serve first returns cached blocks worth
-/// its size, so the cache never makes the process larger than it has been.
+/// The cache limit when FTW_CPU_CACHE_MIB is not set: a quarter of physical memory within
+/// [kMinDefaultCpuCacheBytes, kMaxDefaultCpuCacheBytes].
 [[nodiscard]] std::size_t defaultCpuCacheBytes();
 
 /// Installs the caching allocator as LibTorch's CPU allocator, once per process (later calls
