@@ -112,7 +112,7 @@ void printBench(const CliContext& ctx, const JobResult& result)
         };
         ctx.out << "  phases        load " << ms("load") << ", merge + write " << ms("write")
                 << ", verification " << ms("reference") << " (base and adapter logits) + "
-                << ms("verify") << " (export read back, its logits compared); without the "
+                << ms("verify") << " (written folder checked, merged logits compared); without the "
                 << "verification " << formatFixed(merge.value("ratio_without_verification", 0.0), 2)
                 << "x\n";
     }
