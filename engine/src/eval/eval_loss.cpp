@@ -2,6 +2,7 @@
 #include "eval_loss.h"
 
 #include "core/autocast.h"
+#include "core/cpu_allocator.h"
 #include "train/training_data.h"
 
 #include <ATen/ATen.h>
@@ -35,6 +36,7 @@ EvalLoss evaluateLoss(nn::DecoderImpl& decoder, const std::vector<data::Tokenize
         const at::Tensor logits = decoder.forward(batch.inputIds.to(device));
         lossSum += train::sumCrossEntropy(logits, batch.labels.to(device)).item<double>();
         result.tokens += batch.trainedTokens;
+        core::trimCpuCache(); // batches of other lengths leave blocks no later batch takes
     }
     if (wasTraining) {
         decoder.train();

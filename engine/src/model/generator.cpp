@@ -2,6 +2,7 @@
 #include "generator.h"
 
 #include "core/check.h"
+#include "core/cpu_allocator.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -70,6 +71,7 @@ Generation generate(nn::DecoderImpl& decoder, const std::vector<std::int64_t>& p
         }
         result.tokens.push_back(next);
         ++length;
+        core::trimCpuCache(); // the KV cache grows every token: its old blocks are not taken again
         if (std::find(options.stopTokenIds.begin(), options.stopTokenIds.end(), next) !=
             options.stopTokenIds.end()) {
             result.isStoppedByToken = true;

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include "core/cpu_allocator.h"
 #include "model/generator.h"
 #include "model/tiny_model.h"
 
@@ -108,6 +109,41 @@ TEST_F(GeneratorTest, RefusesAnEmptyPromptAndUnknownTokens)
         EXPECT_NE(std::string(e.what()).find("token id 500 is outside the vocabulary of 259"),
                   std::string::npos);
     }
+}
+
+TEST(GeneratorMemoryTest, TheGrowingKvCacheLeavesNoStaleBlocksInTheCpuCache)
+{
+    if (!core::installCachingCpuAllocator()) {
+        GTEST_SKIP() << "FTW_CPU_CACHE_MIB=0: the caching allocator is off";
+    }
+    // One layer whose K and V grow by 1 KiB per token: past 1,024 tokens they are cached blocks
+    // that change size class every eighth of their size, and the prompt's attention scores
+    // (4 x 1,000 x 1,000 floats) are freed after the first step. Without a trim per token, every
+    // outgrown block would stay cached until the job ends.
+    ModelConfig config = tinyConfig(ArchId::Llama);
+    config.numLayers = 1;
+    config.hiddenSize = 256;
+    config.numHeads = 4;
+    config.numKvHeads = 4;
+    config.headDim = 64;
+    config.intermediateSize = 256;
+    config.maxPositions = 2048;
+    nn::Decoder decoder(config);
+    initializeRandom(*decoder, 5);
+    decoder->eval();
+    std::vector<std::int64_t> prompt(1000);
+    for (std::size_t i = 0; i < prompt.size(); ++i) {
+        prompt[i] = static_cast<std::int64_t>(i * 7 % static_cast<std::size_t>(config.vocabSize));
+    }
+    core::releaseCachedCpuMemory();
+    SamplingOptions options;
+    options.maxNewTokens = 400;
+    const Generation generation = generate(*decoder, prompt, options, {});
+    ASSERT_EQ(generation.tokens.size(), 400U);
+    // What the last token freed (K, V and the attention's copies, all of the current size class,
+    // 1.375 MiB) stays for the next token; nothing older does (60 MB without the trim).
+    EXPECT_LE(core::cpuCacheStats().cachedBytes, std::int64_t{8} << 20U);
+    core::releaseCachedCpuMemory();
 }
 
 } // namespace
