@@ -54,6 +54,14 @@ std::size_t limitFromEnvironment()
 
 void deleteBlock(void* ptr);
 
+/// Returns blocks to the system; called after m_mutex is released, so no one waits on munmap.
+void freeBlocks(const std::vector<void*>& blocks)
+{
+    for (void* block : blocks) {
+        std::free(block); // NOLINT(cppcoreguidelines-no-malloc): posix_memalign memory
+    }
+}
+
 } // namespace
 
 std::size_t defaultCpuCacheBytes()
@@ -106,7 +114,9 @@ public:
                 const std::size_t size = it->second;
                 m_live.erase(it);
                 m_liveBytes -= size;
-                makeRoom(size, toFree);
+                if (size <= m_limit) {
+                    makeRoom(size, toFree); // a block over the limit leaves the others cached
+                }
                 if (m_cachedBytes + size <= m_limit) {
                     m_free[size].push_back(Cached{ptr, m_epoch});
                     m_cachedBytes += size;
@@ -115,9 +125,7 @@ public:
                 }
             }
         }
-        for (void* block : toFree) {
-            std::free(block); // NOLINT(cppcoreguidelines-no-malloc): posix_memalign memory
-        }
+        freeBlocks(toFree);
     }
 
     void setLimit(std::size_t bytes)
@@ -128,9 +136,7 @@ public:
             m_limit = bytes;
             makeRoom(0, toFree);
         }
-        for (void* block : toFree) {
-            std::free(block); // NOLINT(cppcoreguidelines-no-malloc)
-        }
+        freeBlocks(toFree);
     }
 
     void releaseAll() const noexcept
@@ -146,9 +152,7 @@ public:
             m_free.clear();
             m_cachedBytes = 0;
         }
-        for (void* block : toFree) {
-            std::free(block); // NOLINT(cppcoreguidelines-no-malloc)
-        }
+        freeBlocks(toFree);
     }
 
     void trim() const noexcept
@@ -170,9 +174,7 @@ public:
             }
             ++m_epoch;
         }
-        for (void* block : toFree) {
-            std::free(block); // NOLINT(cppcoreguidelines-no-malloc)
-        }
+        freeBlocks(toFree);
     }
 
     CpuCacheStats stats() const

@@ -139,7 +139,7 @@ struct PhaseSeconds {
     double load = 0.0;      ///< reading the base model and the adapter
     double reference = 0.0; ///< the logits of the base and of base + adapter, unmerged
     double write = 0.0;     ///< merging (or re-saving the adapter) and writing the files
-    double verify = 0.0;    ///< reading the export back, its logits and the comparison
+    double verify = 0.0;    ///< checking what was written, the export's logits, the comparison
 
     [[nodiscard]] nlohmann::json json() const
     {

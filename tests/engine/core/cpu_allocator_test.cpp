@@ -68,9 +68,14 @@ TEST_F(CpuAllocatorTest, ReusedMemoryComputesCorrectResults)
     {
         const at::Tensor junk = at::full({kMiB}, 7.0F);
     }
-    const at::Tensor x = at::arange(kMiB, at::kFloat);  // 4 MiB: takes the cached block
-    const at::Tensor y = at::zeros({kMiB}, at::kFloat); // zeros() fills what it is given
-    EXPECT_EQ(cpuCacheStats().hits > 0, true);
+    const CpuCacheStats before = cpuCacheStats();
+    const at::Tensor x = at::arange(kMiB, at::kFloat); // 4 MiB: takes the cached block
+    EXPECT_EQ(cpuCacheStats().hits - before.hits, 1);
+    {
+        const at::Tensor junk = at::full({kMiB}, 7.0F);
+    }
+    const at::Tensor y = at::zeros({kMiB}, at::kFloat); // zeros() fills the reused junk block
+    EXPECT_EQ(cpuCacheStats().hits - before.hits, 2);   // junk needed new memory; y reused it
     const at::Tensor expected = at::arange(kMiB, at::kDouble);
     EXPECT_TRUE(at::equal(x.to(at::kDouble), expected));
     EXPECT_EQ(y.abs().max().item<float>(), 0.0F);
@@ -123,6 +128,12 @@ TEST_F(CpuAllocatorTest, TheCacheKeepsToItsLimitAndDropsTheLargestFirst)
         const at::Tensor again = floats(8 * kMiB);
     }
     EXPECT_EQ(cpuCacheStats().misses - before.misses, 1); // the 8 MiB block had gone
+    const std::int64_t cached = cpuCacheStats().cachedBytes;
+    {
+        const at::Tensor overTheLimit = floats(16 * kMiB);
+    } // goes back to the system alone: the cached blocks stay
+    EXPECT_EQ(cpuCacheStats().cachedBytes, cached);
+    EXPECT_GT(cached, 0);
     setCpuCacheLimit(0);
     EXPECT_EQ(cpuCacheStats().cachedBytes, 0);
     {
