@@ -4,7 +4,7 @@
 #include "core/check.h"
 
 #include <ATen/ATen.h>
-#include <torch/autograd.h>
+#include <ATen/core/grad_mode.h>
 
 #include <string>
 
@@ -34,7 +34,7 @@ void checkThin(const at::Tensor& a, const char* what)
 ThinQr thinQr(const at::Tensor& a)
 {
     checkThin(a, "the factor to orthogonalise");
-    const torch::NoGradGuard noGrad;
+    const at::NoGradGuard noGrad;
     auto [q, r] = at::linalg_qr(a.detach().to(at::kDouble), "reduced");
     // Householder QR leaves the signs free; fix them so that diag(R) >= 0.
     const at::Tensor signs = at::where(r.diagonal() < 0.0, -1.0, 1.0).to(at::kDouble);
@@ -50,7 +50,7 @@ AbsorbedPair absorbDecomposeWithQr(const at::Tensor& a, const at::Tensor& b)
                   shapeText(a) + " and " + shapeText(b));
     const ThinQr first = thinQr(a);
     ThinQr second = thinQr(b);
-    const torch::NoGradGuard noGrad;
+    const at::NoGradGuard noGrad;
     const at::Tensor core = at::matmul(first.r, second.r.t()); // [d, d]
     auto [uc, s, vch] = at::linalg_svd(core, /*full_matrices=*/false);
     at::Tensor u = at::matmul(first.q, uc);
@@ -71,7 +71,7 @@ ThinSvd absorbDecompose(const at::Tensor& a, const at::Tensor& b)
 
 at::Tensor reconstruct(const ThinSvd& svd)
 {
-    const torch::NoGradGuard noGrad;
+    const at::NoGradGuard noGrad;
     return at::matmul(svd.u * svd.s.unsqueeze(0), svd.v.t());
 }
 

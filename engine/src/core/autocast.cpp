@@ -12,9 +12,13 @@
 namespace ftw::core {
 namespace {
 
-// LibTorch 2.4 replaced the CUDA-only autocast calls with per-device-type ones.
-constexpr bool kHasDeviceTypeAutocast = TORCH_VERSION_MAJOR > 2 ||
-                                        (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4);
+// LibTorch 2.4 replaced the CUDA-only autocast calls with per-device-type ones (and deprecated the
+// old ones, which -Werror turns into errors).
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define FTW_DEVICE_TYPE_AUTOCAST 1
+#else
+#define FTW_DEVICE_TYPE_AUTOCAST 0
+#endif
 
 bool isCudaAutocastEnabled()
 {
@@ -119,12 +123,6 @@ c10::ScalarType activeAutocastDtype(const c10::Device& device)
 {
     return device.is_cuda() && isCudaAutocastEnabled() ? cudaAutocastDtype()
                                                        : c10::ScalarType::Float;
-}
-
-std::int64_t peakDeviceMemoryBytes(const c10::Device& /*device*/)
-{
-    // TODO(engine): read c10::cuda::CUDACachingAllocator stats on a CUDA LibTorch (#9).
-    return 0;
 }
 
 } // namespace ftw::core

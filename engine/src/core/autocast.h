@@ -37,7 +37,4 @@ private:
 /// CPU). What a recomputation must turn on again (nn/block_checkpoint).
 [[nodiscard]] c10::ScalarType activeAutocastDtype(const c10::Device& device);
 
-/// Peak memory allocated on `device` since the last reset, in bytes (0 on the CPU or when unknown).
-[[nodiscard]] std::int64_t peakDeviceMemoryBytes(const c10::Device& device);
-
 } // namespace ftw::core
