@@ -9,7 +9,7 @@ namespace ftw {
 
 /// Human-readable figures shared by the command line and the workbench, so both say the same.
 
-/// "1.2 s", "3 min 04 s", "2 h 05 min".
+/// "40 ms", "1.2 s", "3 min 04 s", "2 h 05 min".
 [[nodiscard]] std::string formatDuration(std::int64_t ms);
 
 /// "789", "45.6K", "1.23M", "7.50B"; "-" when there is no count.

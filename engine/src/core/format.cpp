@@ -11,7 +11,9 @@ namespace ftw {
 std::string formatDuration(std::int64_t ms)
 {
     std::array<char, 32> buffer{};
-    if (ms < 60'000) {
+    if (ms < 1000) { // "0.0 s" would say a 40 ms merge took no time
+        std::snprintf(buffer.data(), buffer.size(), "%lld ms", static_cast<long long>(ms));
+    } else if (ms < 60'000) {
         std::snprintf(buffer.data(), buffer.size(), "%.1f s", static_cast<double>(ms) / 1000.0);
     } else if (ms < 3'600'000) {
         std::snprintf(buffer.data(), buffer.size(), "%lld min %02lld s",

@@ -10,7 +10,10 @@ namespace {
 
 TEST(FormatTest, DurationsPickTheirUnit)
 {
-    EXPECT_EQ(formatDuration(0), "0.0 s");
+    EXPECT_EQ(formatDuration(0), "0 ms");
+    EXPECT_EQ(formatDuration(40), "40 ms");
+    EXPECT_EQ(formatDuration(999), "999 ms");
+    EXPECT_EQ(formatDuration(1000), "1.0 s");
     EXPECT_EQ(formatDuration(1234), "1.2 s");
     EXPECT_EQ(formatDuration(59'949), "59.9 s");
     EXPECT_EQ(formatDuration(3 * 60'000 + 4'000), "3 min 04 s");
