@@ -21,10 +21,13 @@ Requirements
     peft (>= 0.10, for use_rslora), and an ftw built against the CUDA LibTorch of that Python's
     torch:
         export CMAKE_PREFIX_PATH=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
-        cmake --workflow --preset ci
-        python3 tests/bench/compare_hf_peft.py --shape bundled
-        python3 tests/bench/compare_hf_peft.py --shape qwen2.5-0.5b --batch-size 8 --seq-len 512
-        python3 tests/bench/compare_hf_peft.py --shape qwen2.5-0.5b --gradient-checkpointing
+        cmake --preset cuda-headless && cmake --build --preset cuda-headless
+        F=build/cuda-headless/bin/ftw
+        python3 tests/bench/compare_hf_peft.py --ftw $F --shape bundled
+        python3 tests/bench/compare_hf_peft.py --ftw $F --shape qwen2.5-0.5b --batch-size 8 --seq-len 512
+        python3 tests/bench/compare_hf_peft.py --ftw $F --shape qwen2.5-0.5b --gradient-checkpointing
+    (tests/gpu/device_kit.sh builds and runs all of this on a machine without FTW's other
+    dependencies.)
 
 The transformers side: from_pretrained(dir, torch_dtype=float32, attn_implementation="sdpa"),
 moved to the GPU, get_peft_model(LoraConfig(...)) with the config the engine reports, AdamW over
