@@ -7,6 +7,10 @@
 #include <c10/core/CPUAllocator.h>
 #include <c10/util/Exception.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <algorithm>
 #include <atomic>
 #include <bit>
@@ -308,6 +312,12 @@ void releaseCachedCpuMemory() noexcept
     if (const CachingCpuAllocator* allocator = g_allocator.load(std::memory_order_acquire)) {
         allocator->releaseAll();
     }
+#if defined(__GLIBC__)
+    // glibc keeps what smaller tensors freed in its heaps (and raises its mmap threshold after
+    // large frees, so later tensors of up to 32 MiB land there too): without this, a run that
+    // follows a hungrier one in the same process starts from, and reports, that one's footprint.
+    (void)::malloc_trim(0);
+#endif
 }
 
 void trimCpuCache() noexcept

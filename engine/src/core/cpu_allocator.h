@@ -32,7 +32,8 @@ bool installCachingCpuAllocator();
 /// returned to the system first. 0 frees every cached block and caches nothing more.
 void setCpuCacheLimit(std::size_t bytes);
 
-/// Returns every cached block to the system (between jobs). Blocks in use are untouched.
+/// Returns every cached block to the system (between jobs), and the C library's free heap memory
+/// (malloc_trim). Blocks in use are untouched.
 void releaseCachedCpuMemory() noexcept;
 
 /// Returns the cached blocks that were freed before the previous call and not taken since. The
