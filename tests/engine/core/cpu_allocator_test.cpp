@@ -214,9 +214,10 @@ TEST_F(CpuAllocatorTest, ThreadsAllocatingAndFreeingTogetherLeaveNothingBehind)
 
 #if defined(__GLIBC__)
 // Not a fixture test: it holds with the cache off too. Tensors under 1 MiB come from the C
-// library's heap; freed between tensors that stay, they leave holes that free() keeps resident
-// (only the heap's top is returned on its own). A sweep's next run would start from, and report
-// as its own peak, the footprint of the hungrier run before it.
+// library's heap; freed between tensors that stay, they leave holes that free() may keep
+// resident (it returns only the heap's top on its own: in a fresh process, none of these holes).
+// A sweep's next run would start from, and report as its own peak, the footprint of the
+// hungrier run before it. Run alone, this test fails without the release's malloc_trim.
 TEST(CpuMemoryReleaseTest, ReleaseReturnsTheHeapsFreeMemoryBetweenTensorsThatStay)
 {
     constexpr int kCount = 800;
@@ -235,7 +236,7 @@ TEST(CpuMemoryReleaseTest, ReleaseReturnsTheHeapsFreeMemoryBetweenTensorsThatSta
     const std::int64_t afterRelease = residentMemoryBytes();
     const std::int64_t freed = kCount * kHoleBytes; // 50 MiB
     ASSERT_GT(withHoles, 0) << "no /proc/self/statm";
-    EXPECT_GT(afterFree - afterRelease, freed / 2)
+    EXPECT_GT(withHoles - afterRelease, freed / 2)
         << "resident: " << withHoles << " with the tensors, " << afterFree << " after freeing, "
         << afterRelease << " after the release";
     EXPECT_EQ(kept.size(), static_cast<std::size_t>(kCount));
