@@ -2,6 +2,7 @@
 #include "job_context.h"
 
 #include "core/atomic_file.h"
+#include "core/check.h"
 #include "core/clock.h"
 #include "core/process.h"
 #include "storage/store.h"
@@ -116,6 +117,16 @@ RunId JobContext::createRun(const storage::NewRun& run)
     }
     m_runId = repo.createRun(row);
     const std::filesystem::path dir = runDirectory(m_databasePath, m_runId);
+    // A new run's folder is empty unless another store beside this one (or this store's file
+    // deleted and made again) numbered a run the same: its files are not this run's to overwrite.
+    std::error_code ec;
+    FTW_CHECK(!std::filesystem::is_directory(dir, ec) || std::filesystem::is_empty(dir, ec),
+              ErrorCode::Io,
+              "the folder of run " + std::to_string(m_runId) + ", '" + dir.string() +
+                  "', already holds another run's files (a second store in the folder of '" +
+                  m_databasePath.filename().string() +
+                  "', or one made again after its file was deleted); nothing was written to it: "
+                  "keep each store in a folder of its own, or move that run folder away");
     std::filesystem::create_directories(dir);
     core::writeFileAtomically(dir / "config.json", run.configJson + "\n");
     m_runLog.open(dir / "run.log", std::ios::app);

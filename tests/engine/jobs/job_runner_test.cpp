@@ -14,9 +14,11 @@
 #include <atomic>
 #include <cmath>
 #include <fstream>
+#include <iterator>
 #include <latch>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -355,6 +357,52 @@ TEST_F(JobRunnerTest, MemoryAJobFreedIsReleasedBeforeTheNextJob)
         EXPECT_EQ(core::cpuCacheStats().cachedBytes, 0);
     }
     EXPECT_GE(cachedInJob, std::int64_t{16} << 20U); // the 16 MiB tensor was kept for reuse
+}
+
+TEST_F(JobRunnerTest, ARunNeverWritesIntoAnotherStoresRunFolder)
+{
+    // Two stores in one folder number their runs alike: run 1 of the second would have gone to
+    // the first store's runs/1 and overwritten its files.
+    const auto runOnce = [this](const std::filesystem::path& db, const std::string& configJson) {
+        JobRunner runner(db, m_log.sink());
+        const JobId id = runner.submit(makeJob("writes", [configJson](JobContext& ctx) {
+            ctx.createRun(storage::NewRun{"writes", "demo", "", "", "", configJson, std::nullopt,
+                                          std::nullopt});
+            std::ofstream(ctx.runDir() / "adapter.bin") << "weights of " << configJson;
+        }));
+        return *runner.waitFor(id, std::nullopt);
+    };
+    const JobResult first = runOnce(m_dbPath, R"({"store":"first"})");
+    ASSERT_EQ(first.status, JobStatus::Succeeded);
+    const std::filesystem::path folder = m_dir / "runs" / "1";
+    const auto read = [](const std::filesystem::path& file) {
+        std::ifstream in(file);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    const std::string config = read(folder / "config.json");
+    const std::string adapter = read(folder / "adapter.bin");
+    const std::string log = read(folder / "run.log");
+    ASSERT_EQ(adapter, R"(weights of {"store":"first"})");
+
+    const std::filesystem::path other = m_dir / "other.db";
+    const JobResult second = runOnce(other, R"({"store":"second"})");
+    EXPECT_EQ(second.status, JobStatus::Failed);
+    EXPECT_EQ(second.error.code, ErrorCode::Io);
+    EXPECT_NE(second.error.message.find(folder.string()), std::string::npos)
+        << second.error.message;
+    EXPECT_NE(second.error.message.find("already holds another run's files"), std::string::npos)
+        << second.error.message;
+    EXPECT_EQ(read(folder / "config.json"), config);
+    EXPECT_EQ(read(folder / "adapter.bin"), adapter);
+    EXPECT_EQ(read(folder / "run.log"), log);
+
+    // The second store records its run as failed, with the reason.
+    const auto otherStore = RunStore::open(other, StoreMode::ReadOnly);
+    ASSERT_TRUE(otherStore.hasValue());
+    const auto run = otherStore->run(second.runId);
+    ASSERT_TRUE(run.hasValue());
+    EXPECT_EQ(run->summary.status, RunStatus::Failed);
+    EXPECT_EQ(run->summary.error.message, second.error.message);
 }
 
 TEST_F(JobRunnerTest, UnknownJobIdHasUnknownStatus)
