@@ -34,9 +34,8 @@ install(DIRECTORY "${FTW_DEFAULTS_SOURCE_DIR}/model" "${FTW_DEFAULTS_SOURCE_DIR}
 install(FILES "${FTW_DEFAULTS_SOURCE_DIR}/run.json" "${FTW_DEFAULTS_SOURCE_DIR}/README.md"
         DESTINATION "${_ftw_defaults_destination}")
 
-# Documentation: share/doc/ftw. LICENSE is installed once the repository has one.
-install(FILES README.md DESTINATION "${CMAKE_INSTALL_DOCDIR}")
-install(FILES LICENSE DESTINATION "${CMAKE_INSTALL_DOCDIR}" OPTIONAL)
+# Documentation: share/doc/ftw, with the licence (MIT, as every file's SPDX line says).
+install(FILES README.md LICENSE DESTINATION "${CMAKE_INSTALL_DOCDIR}")
 
 if(NOT PROJECT_IS_TOP_LEVEL)
   return()
