@@ -35,8 +35,13 @@ fetch() {
 unpack() {
     compgen -G "$kit/*.deb" >/dev/null || { say "no packages in $kit: run 'fetch' first and carry .device-kit"; exit 2; }
     rm -rf "$prefix"
+    mkdir -p "$prefix"
     for deb in "$kit"/*.deb; do
-        dpkg-deb -x "$deb" "$prefix" 2>/dev/null || { mkdir -p "$prefix" && (cd "$prefix" && ar p "$deb" data.tar.xz | tar -xJ); }
+        if command -v dpkg-deb >/dev/null; then
+            dpkg-deb -x "$deb" "$prefix"
+        else # not a Debian-family image: a .deb is an ar archive around data.tar.xz
+            (cd "$prefix" && ar p "$deb" data.tar.xz | tar -xJ)
+        fi
     done
 }
 

@@ -218,7 +218,7 @@ TEST_F(CpuAllocatorTest, ThreadsAllocatingAndFreeingTogetherLeaveNothingBehind)
 // resident (it returns only the heap's top on its own: in a fresh process, none of these holes).
 // A sweep's next run would start from, and report as its own peak, the footprint of the
 // hungrier run before it. Run alone, this test fails without the release's malloc_trim.
-TEST(CpuMemoryReleaseTest, ReleaseReturnsTheHeapsFreeMemoryBetweenTensorsThatStay)
+TEST(CpuMemoryReleaseTest, AfterTheReleaseHeapHolesBetweenTensorsThatStayAreNotResident)
 {
     constexpr int kCount = 800;
     constexpr std::int64_t kHoleBytes = 64 * 1024; // under glibc's smallest mmap threshold
