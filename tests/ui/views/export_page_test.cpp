@@ -198,6 +198,37 @@ TEST_F(ExportPageTest, MergedF32ExportFromTheWindowShowsTheVerificationStoredWit
     EXPECT_TRUE(page->validationMessage().contains(QStringLiteral("not empty")));
 }
 
+TEST_F(ExportPageTest, ARunThatFailedOnAnotherStoresFolderOffersNoAdapter)
+{
+    // A second store in the same folder numbers its first run as the first store's run: the run
+    // fails without writing, and the adapter in that folder is not its to export.
+    const fs::path otherDb = *s_dir / "other.db";
+    RunId failedId = 0;
+    {
+        auto other = Engine::create(EngineOptions{otherDb, 0});
+        ASSERT_TRUE(other.hasValue()) << other.error().message;
+        TrainSpec spec;
+        spec.runName = "clash";
+        spec.modelDir = *s_dir / "model";
+        spec.data.path = *s_dir / "data.jsonl";
+        spec.train.maxSteps = 1;
+        spec.train.device = "cpu";
+        const JobResult result = (*other)->wait((*other)->submit(spec).id);
+        ASSERT_EQ(result.status, JobStatus::Failed);
+        failedId = result.runId;
+    }
+    ASSERT_EQ(failedId, s_runId); // the same number, so the same runs/<id> folder
+    ASSERT_TRUE(fs::exists(runDirectory(otherDb, failedId) / "adapter" / "adapter_config.json"));
+
+    AdapterRunModel others;
+    ASSERT_TRUE(others.reload(otherDb).isEmpty());
+    EXPECT_EQ(others.rowOfRun(failedId), -1);
+    EXPECT_EQ(others.rowCount(), 0);
+    AdapterRunModel own; // the first store still offers its run
+    ASSERT_TRUE(own.reload(databasePath()).isEmpty());
+    EXPECT_GE(own.rowOfRun(s_runId), 0);
+}
+
 TEST_F(ExportPageTest, AdapterOnlyExportWritesThePeftFilesToTheDefaultFolder)
 {
     EngineController controller(*s_engine);

@@ -23,7 +23,10 @@ QString AdapterRunModel::reload(const std::filesystem::path& databasePath)
     }
     std::vector<AdapterRun> runs;
     for (const RunSummary& summary : *summaries) {
-        if (summary.kind != "train") {
+        // A failed or interrupted run never got as far as writing its adapter: an adapter in its
+        // folder is another store's (one beside this store numbered a run the same).
+        if (summary.kind != "train" || summary.status == RunStatus::Failed ||
+            summary.status == RunStatus::Interrupted) {
             continue;
         }
         const std::filesystem::path runDir = runDirectory(databasePath, summary.id);
