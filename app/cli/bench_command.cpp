@@ -62,8 +62,12 @@ void printBench(const CliContext& ctx, const JobResult& result)
     ctx.out << "ftw bench: " << (shape.empty() ? model.value("dir", "") : shape) << " ("
             << model.value("arch", "") << ", "
             << formatGrouped(model.value("parameters", std::int64_t{0})) << " parameters) on "
-            << output.value("device", "") << ", " << output.value("threads", 0) << " threads, "
-            << output.value("precision", "") << ", LibTorch " << output.value("torch", "") << '\n';
+            << output.value("device", "") << ", " << output.value("threads", 0) << " threads"
+            << (output.value("omp_wait_policy", "").empty()
+                    ? std::string()
+                    : " (OMP_WAIT_POLICY " + output.value("omp_wait_policy", "") + ")")
+            << ", " << output.value("precision", "") << ", LibTorch " << output.value("torch", "")
+            << '\n';
     ctx.out << "train step: " << train.value("method", "") << " r " << adapter.value("r", 0) << ", "
             << formatGrouped(train.value("trainable_parameters", std::int64_t{0}))
             << " trainable; batch " << train.value("batch_size", 0) << " x "

@@ -18,6 +18,7 @@
 
 int main(int argc, char** argv)
 {
+    ftw::Engine::restartWithPassiveOpenMpWait(argv);
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("ftw-workbench"));
     QApplication::setApplicationDisplayName(QStringLiteral("FTW"));

@@ -22,10 +22,13 @@
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 
+#include <cstdlib>
 #include <mutex>
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+#include <unistd.h>
 
 namespace ftw {
 
@@ -162,6 +165,20 @@ std::vector<DeviceInfo> Engine::devices() const
 std::string Engine::torchVersion()
 {
     return TORCH_VERSION;
+}
+
+void Engine::restartWithPassiveOpenMpWait(char** argv)
+{
+    if (argv == nullptr || argv[0] == nullptr || std::getenv("OMP_WAIT_POLICY") != nullptr ||
+        at::get_num_threads() <= 1) {
+        return;
+    }
+    if (::setenv("OMP_WAIT_POLICY", "passive", 0) != 0) {
+        return;
+    }
+    ::execv("/proc/self/exe", argv);
+    // Still here: the restart failed; go on as started (the variable set changes nothing now).
+    ::unsetenv("OMP_WAIT_POLICY");
 }
 
 } // namespace ftw

@@ -75,6 +75,13 @@ public:
     /// The LibTorch version the engine was built against, e.g. "1.13.0".
     [[nodiscard]] static std::string torchVersion();
 
+    /// For a program's main(), first thing: where LibTorch runs more than one OpenMP thread and
+    /// OMP_WAIT_POLICY is not set, sets it to "passive" and executes the program again with
+    /// `argv` (OpenMP reads it only when it loads). Spinning OpenMP threads beside OpenBLAS's own
+    /// threads make a CPU step 13-15x slower (LibTorch 2.6 on 2 cores). Returns when there is
+    /// nothing to do or the new start fails; does not return otherwise.
+    static void restartWithPassiveOpenMpWait(char** argv);
+
 private:
     struct Impl;
     explicit Engine(std::unique_ptr<Impl> impl);

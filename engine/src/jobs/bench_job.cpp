@@ -62,6 +62,12 @@ double secondsSince(Clock::time_point start)
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+std::string envOrEmpty(const char* name)
+{
+    const char* value = std::getenv(name);
+    return value == nullptr ? std::string() : std::string(value);
+}
+
 /// A folder of its own under the system's temporary folder, removed with everything in it.
 class ScratchFolder {
 public:
@@ -456,6 +462,7 @@ void runBench(const BenchSpec& spec, JobContext& ctx)
           {"parameters", model::modelParameterCount(config)}}},
         {"device", device.str()},
         {"threads", at::get_num_threads()},
+        {"omp_wait_policy", envOrEmpty("OMP_WAIT_POLICY")},
         {"precision", precisionName(core::resolvePrecision(spec.train.train.precision, device))},
         {"torch", TORCH_VERSION},
         {"config", train.config},
