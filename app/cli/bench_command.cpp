@@ -59,13 +59,12 @@ void printBench(const CliContext& ctx, const JobResult& result)
     const json& train = output["train"];
     const json& adapter = output["config"]["adapter"];
     const std::string shape = model.value("shape", "");
+    const std::string waitPolicy = output.value("omp_wait_policy", "");
     ctx.out << "ftw bench: " << (shape.empty() ? model.value("dir", "") : shape) << " ("
             << model.value("arch", "") << ", "
             << formatGrouped(model.value("parameters", std::int64_t{0})) << " parameters) on "
             << output.value("device", "") << ", " << output.value("threads", 0) << " threads"
-            << (output.value("omp_wait_policy", "").empty()
-                    ? std::string()
-                    : " (OMP_WAIT_POLICY " + output.value("omp_wait_policy", "") + ")")
+            << (waitPolicy.empty() ? std::string() : " (OMP_WAIT_POLICY " + waitPolicy + ")")
             << ", " << output.value("precision", "") << ", LibTorch " << output.value("torch", "")
             << '\n';
     ctx.out << "train step: " << train.value("method", "") << " r " << adapter.value("r", 0) << ", "

@@ -62,12 +62,6 @@ double secondsSince(Clock::time_point start)
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::string envOrEmpty(const char* name)
-{
-    const char* value = std::getenv(name);
-    return value == nullptr ? std::string() : std::string(value);
-}
-
 /// A folder of its own under the system's temporary folder, removed with everything in it.
 class ScratchFolder {
 public:
@@ -454,6 +448,7 @@ void runBench(const BenchSpec& spec, JobContext& ctx)
                                 modelDir.string());
     const TrainFigures train = benchTrain(spec, modelDir, config, *inner);
     const c10::Device device = core::resolveDevice(spec.train.train.device);
+    const char* waitPolicy = std::getenv("OMP_WAIT_POLICY"); // ftw sets it passive (ftw::Engine)
     nlohmann::json output = {
         {"model",
          {{"dir", modelDir.string()},
@@ -462,7 +457,7 @@ void runBench(const BenchSpec& spec, JobContext& ctx)
           {"parameters", model::modelParameterCount(config)}}},
         {"device", device.str()},
         {"threads", at::get_num_threads()},
-        {"omp_wait_policy", envOrEmpty("OMP_WAIT_POLICY")},
+        {"omp_wait_policy", waitPolicy == nullptr ? "" : waitPolicy},
         {"precision", precisionName(core::resolvePrecision(spec.train.train.precision, device))},
         {"torch", TORCH_VERSION},
         {"config", train.config},
