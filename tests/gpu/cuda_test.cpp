@@ -2,7 +2,8 @@
 // The CUDA path (label gpu; `ctest --preset gpu` on a machine with a CUDA LibTorch and a GPU; each
 // test is skipped where LibTorch sees no CUDA device): attention on the device against the float64
 // reference, the devices' names and memory, and the bench's train step in bf16 autocast with
-// the caching allocator's peak and a merge whose logits match.
+// the caching allocator's peak and a merge whose logits match; grouped-query attention's flash path
+// (LibTorch 2.5+) with its gradients.
 #include "core/device.h"
 #include "nn/layers.h"
 #include "support/attention_reference.h"
@@ -16,6 +17,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <torch/cuda.h>
+#include <torch/version.h>
 
 namespace ftw {
 namespace {
@@ -25,13 +27,24 @@ namespace {
         GTEST_SKIP() << "LibTorch sees no CUDA device";                                            \
     }
 
+/// Random q [2, 14, length, 64] and k, v [2, 2, length, 64] (Qwen2.5-0.5B's heads), on the CPU.
+struct GroupedInputs {
+    at::Tensor q;
+    at::Tensor k;
+    at::Tensor v;
+};
+
+GroupedInputs randomGroupedInputs(at::Generator& generator, std::int64_t length)
+{
+    return {at::randn({2, 14, length, 64}, generator), at::randn({2, 2, length, 64}, generator),
+            at::randn({2, 2, length, 64}, generator)};
+}
+
 TEST(CudaTest, AttentionMatchesTheFloat64ReferenceInFp32AndBf16)
 {
     FTW_REQUIRE_CUDA();
     at::Generator generator = at::detail::createCPUGenerator(5);
-    const at::Tensor q = at::randn({2, 14, 64, 64}, generator);
-    const at::Tensor k = at::randn({2, 2, 64, 64}, generator);
-    const at::Tensor v = at::randn({2, 2, 64, 64}, generator);
+    const auto [q, k, v] = randomGroupedInputs(generator, 64);
     const at::Tensor expected = test::referenceAttention(q, k, v);
     for (const auto& [dtype, tolerance] : {std::pair{at::kFloat, 2e-3}, {at::kBFloat16, 5e-2}}) {
         const auto options = at::TensorOptions().device(at::kCUDA).dtype(dtype);
@@ -49,6 +62,41 @@ TEST(CudaTest, AttentionMatchesTheFloat64ReferenceInFp32AndBf16)
                   .max()
                   .item<double>(),
               2e-3);
+}
+
+/// The largest |a - b| over the largest |b|.
+double relativeError(const at::Tensor& actual, const at::Tensor& expected)
+{
+    return (actual.cpu().to(at::kDouble) - expected).abs().max().item<double>() /
+           expected.abs().max().item<double>();
+}
+
+TEST(CudaTest, GroupedAttentionInBf16KeepsOneCopyOfEachKvHeadAndMatchesTheReferenceGradients)
+{
+    FTW_REQUIRE_CUDA();
+    at::Generator generator = at::detail::createCPUGenerator(7);
+    const auto [q, k, v] = randomGroupedInputs(generator, 128);
+    const at::Tensor upstream = at::randn({2, 14, 128, 64}, generator);
+    const auto options = at::TensorOptions().device(at::kCUDA).dtype(at::kBFloat16);
+    const at::Tensor qc = q.to(options).requires_grad_();
+    const at::Tensor kc = k.to(options).requires_grad_();
+    const at::Tensor vc = v.to(options).requires_grad_();
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5)
+    // Flash attention with enable_gqa on the sm80+ GPUs this suite runs on (H100, H200).
+    EXPECT_TRUE(nn::isGroupedAttentionFused(qc, kc, vc));
+#endif
+    const at::Tensor out = nn::causalAttention(qc, kc, vc);
+    out.backward(upstream.to(options));
+
+    const at::Tensor qd = q.to(at::kDouble).requires_grad_();
+    const at::Tensor kd = k.to(at::kDouble).requires_grad_();
+    const at::Tensor vd = v.to(at::kDouble).requires_grad_();
+    const at::Tensor expected = test::referenceAttention(qd, kd, vd);
+    expected.backward(upstream.to(at::kDouble));
+    EXPECT_LT(relativeError(out, expected.detach()), 2e-2);
+    EXPECT_LT(relativeError(qc.grad(), qd.grad()), 3e-2);
+    EXPECT_LT(relativeError(kc.grad(), kd.grad()), 3e-2);
+    EXPECT_LT(relativeError(vc.grad(), vd.grad()), 3e-2);
 }
 
 TEST(CudaTest, DevicesHaveANameAndMemory)

@@ -268,11 +268,39 @@ namespace {
 
 } // namespace
 
+bool isGroupedAttentionFused(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v)
+{
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5)
+    if (q.size(1) == k.size(1) || q.size(2) != k.size(2)) {
+        return false; // not grouped, or a generation step (which needs a mask)
+    }
+    // Only the flash kernel takes enable_gqa; asked of any other, SDPA falls back to its math
+    // kernel, which holds the whole score matrix. PyTorch's own choice decides, with this input's
+    // device, dtype, head size and the enabled kernels.
+    constexpr std::int64_t kFlashAttention = 1; // at::SDPBackend::flash_attention
+    return at::_fused_sdp_choice(q, k, v, {}, 0.0, /*is_causal=*/true, std::nullopt,
+                                 /*enable_gqa=*/true) == kFlashAttention;
+#else
+    (void)q;
+    (void)k;
+    (void)v;
+    return false;
+#endif
+}
+
 at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v)
 {
     const std::int64_t queries = q.size(2);
     const std::int64_t total = k.size(2);
     const std::int64_t groups = q.size(1) / k.size(1);
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5)
+    if (isGroupedAttentionFused(q, k, v)) {
+        // K and V stay one per KV head: their copies per query head are neither made nor kept
+        // for the backward pass.
+        return at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true, std::nullopt,
+                                                /*enable_gqa=*/true);
+    }
+#endif
 #if TORCH_VERSION_MAJOR >= 2
     const at::Tensor keys = groups > 1 ? k.repeat_interleave(groups, 1) : k;
     const at::Tensor values = groups > 1 ? v.repeat_interleave(groups, 1) : v;

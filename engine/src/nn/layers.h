@@ -115,11 +115,19 @@ struct RopeOptions {
 /// GPT-2's "gelu_new": the tanh approximation of GELU.
 [[nodiscard]] at::Tensor geluTanh(const at::Tensor& x);
 
+/// Whether causalAttention() gives q, k, v to SDPA's flash kernel with enable_gqa (LibTorch 2.5
+/// and later, grouped heads, T == S, and PyTorch's kernel choice picks flash for them: on CUDA
+/// in fp16/bf16 with a supported head size; not on the CPU as of 2.6).
+[[nodiscard]] bool isGroupedAttentionFused(const at::Tensor& q, const at::Tensor& k,
+                                           const at::Tensor& v);
+
 /// Causal attention of q [B, H, T, D] over k, v [B, Hkv, S, D] where the T queries sit at the last
 /// T of the S positions; each KV head serves H / Hkv query heads (grouped-query attention).
 /// LibTorch 2.x: scaled_dot_product_attention (flash or memory-efficient kernels where the
-/// device has them). LibTorch 1.x: the query heads of a KV head are folded into its rows, so K and
-/// V are never copied per query head; softmax in fp32.
+/// device has them); from 2.5, where isGroupedAttentionFused(), its flash kernel reads the KV
+/// heads as they are (enable_gqa), otherwise each is repeated for its query heads first.
+/// LibTorch 1.x: the query heads of a KV head are folded into its rows, so K and V are never
+/// copied per query head; softmax in fp32.
 [[nodiscard]] at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k,
                                          const at::Tensor& v);
 
