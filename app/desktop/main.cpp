@@ -9,15 +9,50 @@
 #include "app_icon.h"
 
 #include <QApplication>
+#include <QCoreApplication>
 #include <QIcon>
 #include <QMessageBox>
 #include <QTimer>
 
 #include <cstdio>
+#include <optional>
+#include <string_view>
 #include <vector>
+
+namespace {
+
+/// `--help` (or `-h`) on a machine with no display: parsed by a QCoreApplication, which needs none,
+/// so the options print where a QApplication would stop at "could not connect to display". Nothing
+/// when the arguments are not a help request after all (a `-h` that is an option's value, or Qt's
+/// own options, which only a QApplication takes): the window's start parses them again.
+std::optional<int> printHelpWithoutDisplay(int argc, char** argv)
+{
+    bool isMentioned = false;
+    for (int i = 1; i < argc && !isMentioned; ++i) {
+        const std::string_view argument(argv[i]);
+        isMentioned = argument == "--help" || argument == "-h" || argument == "-?";
+    }
+    if (!isMentioned) {
+        return std::nullopt;
+    }
+    const QCoreApplication core(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("ftw-workbench"));
+    const ftw::ui::DesktopOptions options =
+        ftw::ui::parseDesktopOptions(QCoreApplication::arguments());
+    if (!options.isHelpRequested) {
+        return std::nullopt;
+    }
+    std::fputs(qPrintable(options.helpText), stdout);
+    return 0;
+}
+
+} // namespace
 
 int main(int argc, char** argv)
 {
+    if (const std::optional<int> status = printHelpWithoutDisplay(argc, argv)) {
+        return *status;
+    }
     ftw::Engine::restartWithPassiveOpenMpWait(argv);
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("ftw-workbench"));
