@@ -17,6 +17,9 @@
 
 namespace ftw::model {
 
+/// The bytes of a safetensors file's first field, the header's length (little-endian).
+inline constexpr std::size_t kSafetensorsLengthBytes = 8;
+
 /// One tensor's entry in a safetensors header. Offsets are relative to the data section.
 struct TensorInfo {
     std::string name;
