@@ -23,11 +23,13 @@ packages=(
 say() { printf 'ftw-install: %s\n' "$*"; }
 
 # --bench: also Debian's python3-torch (the same LibTorch 1.13 as libtorch-dev), for the side-by-side
-# benchmark tests/bench/compare_pytorch.py. Neither the build nor the tests need it.
+# benchmark tests/bench/compare_pytorch.py. --fuzz: also Clang and its libFuzzer runtime, for the
+# fuzz preset (tests/fuzz). Neither the build nor the tests need them.
 for arg in "$@"; do
   case "$arg" in
     --bench) packages+=(python3-torch) ;;
-    *) say "unknown option '$arg' (expected --bench)" >&2; exit 2 ;;
+    --fuzz) packages+=(clang libclang-rt-14-dev) ;;
+    *) say "unknown option '$arg' (expected --bench or --fuzz)" >&2; exit 2 ;;
   esac
 done
 

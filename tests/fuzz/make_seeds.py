@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Writes the seed corpus of the fuzz targets into tests/fuzz/corpus/<target>/seed-*.
+
+Usage: python3 tests/fuzz/make_seeds.py FTW_BINARY
+FTW_BINARY (`ftw`) makes tiny models of each architecture: their config.json and tokenizer.json
+are seeds. Safetensors files and datasets are written here from the format's definition. Files
+named finding-* (inputs of past findings, kept after the fix) are left as they are.
+"""
+import json
+import pathlib
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+HERE = pathlib.Path(__file__).resolve().parent
+CORPUS = HERE / "corpus"
+
+
+def write(target, name, data):
+    folder = CORPUS / target
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"seed-{name}").write_bytes(data if isinstance(data, bytes) else data.encode())
+
+
+def safetensors(tensors, metadata=None):
+    """tensors: [(name, dtype, shape, bytes)] -> the file's bytes (8-byte aligned header)."""
+    header, offset, payload = {}, 0, b""
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    for name, dtype, shape, data in tensors:
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(data)]}
+        offset += len(data)
+        payload += data
+    text = json.dumps(header, separators=(",", ":"))
+    text += " " * ((8 - len(text) % 8) % 8)
+    return struct.pack("<Q", len(text)) + text.encode() + payload
+
+
+def safetensors_seeds():
+    f32 = struct.pack("<6f", 1, -2, 3.5, 0, 1e-3, -7)
+    write("safetensors", "f32-2x3", safetensors([("w", "F32", [2, 3], f32)], {"format": "pt"}))
+    write("safetensors", "mixed", safetensors([
+        ("model.embed_tokens.weight", "BF16", [2, 2], struct.pack("<4H", 0x3F80, 0, 0xBF80, 1)),
+        ("a", "F16", [3], struct.pack("<3H", 0x3C00, 0x4000, 0)),
+        ("b", "I64", [1], struct.pack("<q", -5)),
+        ("c", "U8", [2, 1, 2], b"\x01\x02\x03\x04"),
+        ("empty", "F32", [0, 4], b""),
+    ]))
+    write("safetensors", "scalar", safetensors([("s", "F64", [], struct.pack("<d", 2.5))]))
+    write("safetensors", "header-only", safetensors([]))
+
+
+def model_seeds(ftw):
+    with tempfile.TemporaryDirectory() as tmp:
+        for arch in ["llama", "mistral", "qwen2", "qwen3", "gpt2"]:
+            out = pathlib.Path(tmp) / arch
+            subprocess.run([ftw, "make-tiny-model", str(out), "--arch", arch], check=True,
+                           stdout=subprocess.DEVNULL)
+            write("model_config", f"{arch}.json", (out / "config.json").read_bytes())
+            write("tokenizer", f"{arch}.json", (out / "tokenizer.json").read_bytes())
+    for folder in sorted((HERE.parent / "data" / "configs").iterdir()):
+        if (folder / "config.json").is_file():
+            write("model_config", f"{folder.name}.json", (folder / "config.json").read_bytes())
+
+
+def dataset_seeds():
+    # The first byte picks the extension: 0 .jsonl, 1 .json, 2 .csv, 3 .txt.
+    rows = [
+        {"prompt": "2+3=", "completion": "5"},
+        {"instruction": "Name the book.", "input": "In the beginning", "output": "Genesis"},
+        {"text": "plain text to continue"},
+        {"messages": [{"role": "system", "content": "Be brief."},
+                      {"role": "user", "content": "Hi"},
+                      {"role": "assistant", "content": "Hello."}]},
+    ]
+    write("dataset", "rows.jsonl", b"\x00" + "".join(json.dumps(r) + "\n" for r in rows).encode())
+    write("dataset", "array.json", b"\x01" + json.dumps(rows[:2]).encode())
+    write("dataset", "table.csv", b"\x02" + b'prompt,completion\n"a, b",c\n"say ""hi""",hi\n')
+    write("dataset", "lines.txt", b"\x03" + "one line\n\nanother line, naïve\n".encode())
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    for target in ["safetensors", "model_config", "tokenizer", "dataset"]:
+        for old in (CORPUS / target).glob("seed-*"):
+            old.unlink()
+    safetensors_seeds()
+    model_seeds(sys.argv[1])
+    dataset_seeds()
+
+
+if __name__ == "__main__":
+    main()
