@@ -58,7 +58,8 @@ std::vector<SourceRecord> readJsonLines(const std::filesystem::path& file, const
                        "expected a JSON object, got " + std::string(value.type_name()));
             }
             records.push_back(SourceRecord{std::move(value), number});
-        } catch (const nlohmann::json::parse_error& e) {
+        } catch (const nlohmann::json::exception& e) {
+            // parse_error, and out_of_range for a number beyond a double's range.
             badRow(file, number, std::string("not valid JSON (") + e.what() + ")");
         }
     });

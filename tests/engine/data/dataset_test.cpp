@@ -66,6 +66,10 @@ TEST_F(DatasetTest, MalformedRowsNameTheFileAndLine)
 {
     expectError(write("bad.jsonl", "{\"text\": \"a\"}\n{\"text\": \n"), "line 2: not valid JSON");
     expectError(write("array.jsonl", "[1, 2]\n"), "line 1: expected a JSON object");
+    // A number beyond a double's range (found by the dataset fuzz target): JSON's out_of_range,
+    // not its parse_error.
+    expectError(write("huge.jsonl", "{\"text\": \"a\"}\n{\"score\": 1.5E99999}\n"),
+                "line 2: not valid JSON");
     expectError(write("bad.json", "{\"text\": \"a\"}"), "must hold a JSON array");
     expectError(write("bad.csv", "prompt,completion\na,b\nc,d,e\n"),
                 "line 3: has 3 fields but the header has 2");
