@@ -81,6 +81,9 @@ struct Step {
     int stripStop = 0;
 };
 
+/// How far the largest id may lie beyond the count of tokens declared (ids unused in between).
+constexpr std::int64_t kMaxIdGap = 65536;
+
 /// Reads fields of one JSON object, naming the file and the path of the field in errors.
 class Reader {
 public:
@@ -107,6 +110,15 @@ public:
             fail(where, std::string("field \"") + key + "\" must be a string");
         }
         return value.get<std::string>();
+    }
+
+    /// A token id: a non-negative integer (a float or a negative number is refused).
+    std::int64_t id(const Json& value, const std::string& where, const std::string& token) const
+    {
+        if (!value.is_number_integer() || value.get<std::int64_t>() < 0) {
+            fail(where, "token \"" + token + "\" has no valid id (expected an integer >= 0)");
+        }
+        return value.get<std::int64_t>();
     }
 
     std::string type(const Json& object, const std::string& where) const
@@ -478,8 +490,10 @@ Tokenizer Tokenizer::fromFile(const std::filesystem::path& path)
     return fromJsonText(text.str(), path.string());
 }
 
+// A function try block: a field of an unexpected JSON type deep in the file (nlohmann's
+// type_error) still ends in Error{ModelFormat} naming the file.
 Tokenizer Tokenizer::fromJsonText(std::string_view text, const std::string& source)
-{
+try {
     const Reader r(source);
     const Json json = Json::parse(text, nullptr, false);
     if (json.is_discarded() || !json.is_object()) {
@@ -497,11 +511,9 @@ Tokenizer Tokenizer::fromJsonText(std::string_view text, const std::string& sour
     }
     std::int64_t maxId = -1;
     for (const auto& [token, id] : vocab.items()) {
-        if (!id.is_number_integer() || id.get<std::int64_t>() < 0) {
-            r.fail("model.vocab", "token \"" + token + "\" has no valid id");
-        }
-        impl->vocab.emplace(token, id.get<std::int64_t>());
-        maxId = std::max(maxId, id.get<std::int64_t>());
+        const std::int64_t value = r.id(id, "model.vocab", token);
+        impl->vocab.emplace(token, value);
+        maxId = std::max(maxId, value);
     }
     const Json& merges = r.field(model, "merges", "model");
     int rank = 0;
@@ -538,9 +550,10 @@ Tokenizer Tokenizer::fromJsonText(std::string_view text, const std::string& sour
         for (std::size_t i = 0; i < added->size(); ++i) {
             const Json& t = (*added)[i];
             const std::string where = "added_tokens[" + std::to_string(i) + "]";
-            AddedToken token{r.string(t, "content", where),
-                             r.field(t, "id", where).get<std::int64_t>(), t.value("special", false),
-                             t.value("lstrip", false), t.value("rstrip", false)};
+            const std::string content = r.string(t, "content", where);
+            AddedToken token{content, r.id(r.field(t, "id", where), where, content),
+                             t.value("special", false), t.value("lstrip", false),
+                             t.value("rstrip", false)};
             impl->vocab[token.content] = token.id;
             maxId = std::max(maxId, token.id);
             if (token.isSpecial) {
@@ -553,6 +566,13 @@ Tokenizer Tokenizer::fromJsonText(std::string_view text, const std::string& sour
                              return a.content.size() > b.content.size();
                          });
     }
+    // The id -> token table is dense, as the ids of every real vocabulary are: an id far beyond
+    // the tokens declared is a damaged file, not a table of that size to allocate.
+    const auto declared = static_cast<std::int64_t>(impl->vocab.size());
+    if (maxId >= declared + kMaxIdGap) {
+        r.fail("model.vocab", "id " + std::to_string(maxId) + " is far beyond the " +
+                                  std::to_string(declared) + " tokens the file declares");
+    }
     impl->tokens.resize(static_cast<std::size_t>(maxId + 1));
     for (const auto& [token, id] : impl->vocab) {
         impl->tokens[static_cast<std::size_t>(id)] = token;
@@ -562,6 +582,10 @@ Tokenizer Tokenizer::fromJsonText(std::string_view text, const std::string& sour
     readSteps(r, json.value("pre_tokenizer", Json()), "pre_tokenizer", impl->preTokenizer);
     readSteps(r, json.value("decoder", Json()), "decoder", impl->decoder);
     return Tokenizer(std::move(impl));
+} catch (const Json::exception& e) {
+    throw Error(ErrorCode::ModelFormat,
+                "'" + source + "': a field has a JSON type the tokenizer format does not allow (" +
+                    e.what() + ")");
 }
 
 std::vector<std::int64_t> Tokenizer::encode(std::string_view text) const

@@ -130,6 +130,30 @@ TEST(TokenizerTest, MalformedFilesNameTheFileAndField)
                            "pre_tokenizer.pretokenizers[0]: type \"Punctuation\" is not supported");
 }
 
+// Found by the tokenizer fuzz target (tests/fuzz): ids that would have been undefined behaviour, a
+// write before the id table or a table of 10^17 entries, and fields of the wrong JSON type.
+TEST(TokenizerTest, BadIdsAndWrongTypesAreFormatErrorsNotCrashes)
+{
+    const std::string model = R"("model": {"type": "BPE", "vocab": {"a": 0}, "merges": []})";
+    expectModelFormatError("{" + model + R"(, "added_tokens": [{"content": "<s>", "id": -1}]})",
+                           "added_tokens[0]: token \"<s>\" has no valid id");
+    expectModelFormatError("{" + model + R"(, "added_tokens": [{"content": "<s>", "id": 2.5e26}]})",
+                           "added_tokens[0]: token \"<s>\" has no valid id");
+    expectModelFormatError(
+        "{" + model + R"(, "added_tokens": [{"content": "<s>", "id": 100000000000000000}]})",
+        "id 100000000000000000 is far beyond the 2 tokens the file declares");
+    expectModelFormatError(R"({"model": {"type": "BPE", "vocab": {"a": 1.5}, "merges": []}})",
+                           "model.vocab: token \"a\" has no valid id");
+    expectModelFormatError(
+        "{" + model + R"(, "added_tokens": [{"content": "<s>", "id": 1, "special": "yes"}]})",
+        "a field has a JSON type the tokenizer format does not allow");
+    expectModelFormatError(R"({"model": {"type": 7, "vocab": {}, "merges": []}})",
+                           "a field has a JSON type the tokenizer format does not allow");
+    // Gaps in the ids are allowed, up to a point: 1 token declared, id 60000 used.
+    EXPECT_NO_THROW(
+        (void)load(R"({"model": {"type": "BPE", "vocab": {"a": 60000}, "merges": []}})"));
+}
+
 TEST(TokenizerTest, DecodingInvalidBytesGivesReplacementCharactersNotInvalidUtf8)
 {
     const Tokenizer t = load(kSentencePiece);
