@@ -4,7 +4,8 @@
 
 Usage: python3 tests/fuzz/make_seeds.py FTW_BINARY
 FTW_BINARY (`ftw`) makes tiny models of each architecture: their config.json and tokenizer.json
-are seeds. Safetensors files and datasets are written here from the format's definition. Files
+are seeds; `ftw train --print-config` gives run configs of several methods, beside the bundled
+resources/default/run.json. Safetensors files and datasets are written here from the format's definition. Files
 named finding-* (inputs of past findings, kept after the fix) are left as they are.
 """
 import json
@@ -66,6 +67,18 @@ def model_seeds(ftw):
             write("model_config", f"{folder.name}.json", (folder / "config.json").read_bytes())
 
 
+def run_config_seeds(ftw):
+    write("run_config", "bundled.json",
+          (HERE.parent.parent / "resources" / "default" / "run.json").read_bytes())
+    for method, extra in [("lora", ["--rslora", "--loraplus-ratio", "16"]), ("dora", []),
+                          ("adalora", ["--init-r", "12", "--target-r", "4"]),
+                          ("heterolora", ["--shortcuts"]), ("vera", []), ("bat", ["--r", "4"])]:
+        config = subprocess.run([ftw, "train", "--model", "models/m", "--data", "data/d.jsonl",
+                                 "--method", method, *extra, "--print-config"],
+                                check=True, capture_output=True).stdout
+        write("run_config", f"{method}.json", config)
+
+
 def dataset_seeds():
     # The first byte picks the extension: 0 .jsonl, 1 .json, 2 .csv, 3 .txt.
     rows = [
@@ -85,11 +98,12 @@ def dataset_seeds():
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    for target in ["safetensors", "model_config", "tokenizer", "dataset"]:
+    for target in ["safetensors", "model_config", "tokenizer", "dataset", "run_config"]:
         for old in (CORPUS / target).glob("seed-*"):
             old.unlink()
     safetensors_seeds()
     model_seeds(sys.argv[1])
+    run_config_seeds(sys.argv[1])
     dataset_seeds()
 
 
