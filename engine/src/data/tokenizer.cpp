@@ -570,8 +570,9 @@ try {
     // the tokens declared is a damaged file, not a table of that size to allocate.
     const auto declared = static_cast<std::int64_t>(impl->vocab.size());
     if (maxId >= declared + kMaxIdGap) {
-        r.fail("model.vocab", "id " + std::to_string(maxId) + " is far beyond the " +
-                                  std::to_string(declared) + " tokens the file declares");
+        r.fail("model.vocab and added_tokens",
+               "id " + std::to_string(maxId) + " is far beyond the " + std::to_string(declared) +
+                   " tokens the file declares");
     }
     impl->tokens.resize(static_cast<std::size_t>(maxId + 1));
     for (const auto& [token, id] : impl->vocab) {
