@@ -5,7 +5,8 @@
 Usage: python3 tests/fuzz/make_seeds.py FTW_BINARY
 FTW_BINARY (`ftw`) makes tiny models of each architecture: their config.json and tokenizer.json
 are seeds; `ftw train --print-config` gives run configs of several methods, beside the bundled
-resources/default/run.json. Safetensors files and datasets are written here from the format's definition. Files
+resources/default/run.json; one-step `ftw train` runs on a tiny model give the adapter_config.json
+of each adapter method. Safetensors files and datasets are written here from the format's definition. Files
 named finding-* (inputs of past findings, kept after the fix) are left as they are.
 """
 import json
@@ -79,6 +80,30 @@ def run_config_seeds(ftw):
         write("run_config", f"{method}.json", config)
 
 
+def adapter_config_seeds(ftw):
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = pathlib.Path(tmp)
+        subprocess.run([ftw, "make-tiny-model", str(tmp / "m")], check=True, stdout=subprocess.DEVNULL)
+        (tmp / "d.jsonl").write_text("".join(
+            json.dumps({"prompt": f"{i}+1=", "completion": str(i + 1)}) + "\n" for i in range(8)))
+        methods = ["lora", "pissa", "olora", "dora", "vera", "bone", "bat", "adalora", "clover"]
+        for run, method in enumerate(methods, start=1):
+            extra = ["--r", "4"] if method in ("bone", "bat") else []
+            subprocess.run([ftw, "train", "--model", str(tmp / "m"), "--data", str(tmp / "d.jsonl"),
+                            "--method", method, "--steps", "1", *extra, "--db", str(tmp / "ftw.db")],
+                           check=True, capture_output=True)
+            config = tmp / "runs" / str(run) / "adapter" / "adapter_config.json"
+            # The temporary folder's name out, so that the seeds are the same on every run.
+            write("adapter_config", f"{method}.json",
+                  config.read_text().replace(str(tmp / "m"), "models/tiny"))
+    write("adapter_config", "peft-lora.json", json.dumps({
+        "peft_type": "LORA", "r": 16, "lora_alpha": 32, "lora_dropout": 0.05,
+        "target_modules": ["q_proj", "v_proj"], "layers_to_transform": [0, 1],
+        "init_lora_weights": "pissa_niter_4", "rank_pattern": {"q_proj": 8},
+        "alpha_pattern": {"v_proj": 4.0}, "use_rslora": True, "bias": "none",
+        "task_type": "CAUSAL_LM"}, indent=2))
+
+
 def dataset_seeds():
     # The first byte picks the extension: 0 .jsonl, 1 .json, 2 .csv, 3 .txt.
     rows = [
@@ -98,12 +123,14 @@ def dataset_seeds():
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    for target in ["safetensors", "model_config", "tokenizer", "dataset", "run_config"]:
+    for target in ["safetensors", "model_config", "tokenizer", "dataset", "run_config",
+                   "adapter_config"]:
         for old in (CORPUS / target).glob("seed-*"):
             old.unlink()
     safetensors_seeds()
     model_seeds(sys.argv[1])
     run_config_seeds(sys.argv[1])
+    adapter_config_seeds(sys.argv[1])
     dataset_seeds()
 
 

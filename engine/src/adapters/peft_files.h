@@ -2,6 +2,7 @@
 #pragma once
 
 #include "adapter_set.h"
+#include "peft_config.h"
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -35,11 +36,6 @@ void saveAdapter(const AdapterSet& adapters, const std::filesystem::path& dir,
 /// The adapter_config.json object saveAdapter writes (converted or not).
 [[nodiscard]] nlohmann::json adapterConfigJson(const AdapterSet& adapters,
                                                const SaveOptions& options);
-
-/// The FTW adapter settings an adapter_config.json describes. Throws Error{ModelFormat} naming
-/// the file and field for a missing or mistyped field or a peft_type FTW does not build.
-[[nodiscard]] AdapterConfig parseAdapterConfig(const nlohmann::json& json,
-                                               const std::string& source);
 
 /// Attaches the adapter saved in `dir` (PEFT's layout) to `decoder` and loads its tensors, with
 /// the HeteroLoRA shortcuts of its `heterolora_shortcuts.safetensors` when it has one.

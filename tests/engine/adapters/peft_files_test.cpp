@@ -275,5 +275,42 @@ TEST(PeftFilesTest, UnknownPeftTypeAndBadFieldsAreNamed)
     EXPECT_EQ(bone.r, 16);
 }
 
+// Found by the adapter_config fuzz target (tests/fuzz): lists of the wrong type escaped as JSON's
+// type_error, a float where a whole number goes was undefined behaviour, and "pissa_niter_x"
+// escaped as std::invalid_argument. Each is now a format error naming the file and the field.
+TEST(PeftFilesTest, MistypedListsFloatsAndBadPissaIterationsAreNamedFormatErrors)
+{
+    const auto expectFieldError = [](const nlohmann::json& json, const std::string& field) {
+        try {
+            (void)parseAdapterConfig(json, "a/adapter_config.json");
+            FAIL() << "accepted: " << json.dump();
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code(), ErrorCode::ModelFormat);
+            EXPECT_NE(std::string(e.what()).find("a/adapter_config.json: field '" + field + "'"),
+                      std::string::npos)
+                << e.what();
+        }
+    };
+    const nlohmann::json lora = {{"peft_type", "LORA"}, {"r", 8}};
+    const auto with = [&lora](const char* key, nlohmann::json value) {
+        nlohmann::json json = lora;
+        json[key] = std::move(value);
+        return json;
+    };
+    expectFieldError(with("target_modules", {"q_proj", 7}), "target_modules");
+    expectFieldError(with("exclude_modules", {true}), "exclude_modules");
+    expectFieldError(with("layers_to_transform", {0, 1.5}), "layers_to_transform");
+    expectFieldError(with("r", 2.5e26), "r");
+    expectFieldError(with("rank_pattern", {{"q_proj", 4.5}}), "rank_pattern");
+    expectFieldError(with("init_lora_weights", "pissa_niter_x"), "init_lora_weights");
+    expectFieldError(with("init_lora_weights", "pissa_niter_99999999999"), "init_lora_weights");
+    expectFieldError(nlohmann::json{{"peft_type", "VERA"}, {"projection_prng_key", -1}},
+                     "projection_prng_key");
+    EXPECT_EQ(parseAdapterConfig(with("init_lora_weights", "pissa_niter_4"), "a.json").pissaNiter,
+              4);
+    EXPECT_EQ(parseAdapterConfig(with("layers_to_transform", {0, 2}), "a.json").layersToTransform,
+              (std::vector<std::int64_t>{0, 2}));
+}
+
 } // namespace
 } // namespace ftw::adapters
