@@ -14,11 +14,15 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include <QAbstractItemModelTester>
+#include <QColor>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPalette>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSpinBox>
@@ -158,6 +162,25 @@ TEST_F(PlaygroundPageTest, TheWindowContinuesAPromptForARun)
         ASSERT_TRUE(page->tunedRequest().has_value());
         EXPECT_FALSE(page->tunedOutput()->toPlainText().isEmpty());
     }
+}
+
+TEST_F(PlaygroundPageTest, AnEmptyPromptIsANoteAndAMissingFolderAnError)
+{
+    PlaygroundPage page(databasePath());
+    page.show();
+    page.modelEdit()->setText(QString::fromStdString((*s_dir / "model").string()));
+    page.adapterEdit()->clear();
+    page.promptEdit()->clear();
+    EXPECT_FALSE(page.generateButton()->isEnabled());
+    EXPECT_EQ(page.statusLabel()->text(), PlaygroundPage::promptHint());
+    const QColor note = page.statusLabel()->palette().color(QPalette::WindowText);
+
+    page.modelEdit()->setText(QString::fromStdString((*s_dir / "missing").string()));
+    EXPECT_TRUE(page.statusLabel()->text().contains(QStringLiteral("does not exist")));
+    const QColor error = page.statusLabel()->palette().color(QPalette::WindowText);
+    // The error is the strong red; the note is the grey of other notes on the page.
+    EXPECT_GT(error.red(), 2 * error.green()) << error.name().toStdString();
+    EXPECT_LT(std::abs(note.red() - note.green()), 16) << note.name().toStdString();
 }
 
 TEST_F(PlaygroundPageTest, ModelFolderWithoutTokenizerShowsTheReasonInThePage)

@@ -348,9 +348,14 @@ QString PlaygroundPage::validationMessage() const
             .arg(adapter);
     }
     if (m_prompt->toPlainText().isEmpty()) {
-        return tr("Type a prompt for the models to continue.");
+        return promptHint();
     }
     return {};
+}
+
+QString PlaygroundPage::promptHint()
+{
+    return tr("Type a prompt for the models to continue.");
 }
 
 void PlaygroundPage::showStatus(const QString& text, bool isError)
@@ -371,7 +376,8 @@ void PlaygroundPage::onInputsChanged()
     const QString problem = validationMessage();
     m_generate->setEnabled(problem.isEmpty());
     if (!problem.isEmpty()) {
-        showStatus(problem, true);
+        // An empty prompt is where every visit starts: a note, not an error.
+        showStatus(problem, problem != promptHint());
     } else if (m_shownVersion != 0) {
         showStatus(tr("The outputs below are for earlier inputs: Generate again."), false);
     } else {

@@ -54,6 +54,8 @@ public:
     [[nodiscard]] std::optional<GenerateRequest> tunedRequest() const;
     /// What is wrong with the fields, empty when Generate may be clicked.
     [[nodiscard]] QString validationMessage() const;
+    /// What validationMessage() says when only the prompt is missing (shown as a note).
+    [[nodiscard]] static QString promptHint();
     [[nodiscard]] bool isGenerating() const { return m_isGenerating; }
 
     [[nodiscard]] QComboBox* runBox() const { return m_run; }
