@@ -3,6 +3,7 @@
 
 #include "support/temp_dir.h"
 
+#include <ftw/defaults.h>
 #include <ftw/engine.h>
 
 #include <gtest/gtest.h>
@@ -90,6 +91,27 @@ TEST_F(RunTableModelTest, ShowsStatusParamsLossAndTheErrorOfAFailedRun)
         << tooltip.toStdString();
     EXPECT_EQ(m_model->headerData(RunTableModel::Params, Qt::Horizontal).toString(),
               QStringLiteral("Trainable"));
+}
+
+TEST_F(RunTableModelTest, TheBundledModelIsNamedAsSuchAndOtherModelsByTheirFolder)
+{
+    const auto defaults = findBundledDefaults();
+    ASSERT_TRUE(defaults.hasValue()) << defaults.error().message;
+    std::vector<RunSummary> runs(3);
+    runs[0].id = 3;
+    runs[0].model = (defaults->root / "model" / ".." / "model").string(); // the same folder
+    runs[1].id = 2;
+    runs[1].model = "/data/models/Qwen2.5-0.5B/";
+    runs[2].id = 1;
+    runs[2].model = (defaults->root / "elsewhere" / "model").string(); // another folder "model"
+    m_model->setRuns(std::move(runs));
+    ASSERT_EQ(m_model->rowCount(), 3);
+    EXPECT_EQ(cell(0, RunTableModel::Model), QStringLiteral("bundled (KJV)"));
+    EXPECT_EQ(cell(1, RunTableModel::Model), QStringLiteral("Qwen2.5-0.5B"));
+    EXPECT_EQ(cell(2, RunTableModel::Model), QStringLiteral("model"));
+    // The tooltip keeps the whole path.
+    EXPECT_EQ(m_model->data(m_model->index(0, RunTableModel::Model), Qt::ToolTipRole).toString(),
+              QString::fromStdString((defaults->root / "model" / ".." / "model").string()));
 }
 
 TEST_F(RunTableModelTest, TheLossCurveColumnHoldsBucketMeansOfTheStoredLoss)

@@ -3,6 +3,7 @@
 
 #include "bridge/qt_convert.h"
 
+#include <ftw/defaults.h>
 #include <ftw/format.h>
 
 #include <QColor>
@@ -10,6 +11,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <string>
 
 namespace ftw::ui {
 namespace {
@@ -26,6 +29,17 @@ QString shortPath(const std::string& path)
         text.chop(1);
     }
     return text.mid(text.lastIndexOf(QLatin1Char('/')) + 1);
+}
+
+/// The bundled default model's folder as runs record it ("" where there is none): its short name
+/// would be just "model".
+const std::string& bundledModelPath()
+{
+    static const std::string path = [] {
+        const auto defaults = findBundledDefaults();
+        return defaults ? defaults->modelDir.lexically_normal().string() : std::string();
+    }();
+    return path;
 }
 
 std::int64_t nowMs()
@@ -221,6 +235,10 @@ QVariant RunTableModel::displayValue(const RunSummary& run, int column) const
     case Method:
         return toQString(run.method);
     case Model:
+        if (!run.model.empty() &&
+            std::filesystem::path(run.model).lexically_normal().string() == bundledModelPath()) {
+            return tr("bundled (KJV)");
+        }
         return shortPath(run.model);
     case Dataset:
         return shortPath(run.dataset);
