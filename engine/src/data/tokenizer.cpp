@@ -551,6 +551,10 @@ try {
             const Json& t = (*added)[i];
             const std::string where = "added_tokens[" + std::to_string(i) + "]";
             const std::string content = r.string(t, "content", where);
+            if (content.empty()) {
+                // It would match everywhere without moving on: encode() would never end.
+                r.fail(where, "\"content\" is empty; an added token needs text to match");
+            }
             AddedToken token{content, r.id(r.field(t, "id", where), where, content),
                              t.value("special", false), t.value("lstrip", false),
                              t.value("rstrip", false)};

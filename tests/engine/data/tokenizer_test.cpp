@@ -147,6 +147,9 @@ TEST(TokenizerTest, BadIdsAndWrongTypesAreFormatErrorsNotCrashes)
     expectModelFormatError(
         "{" + model + R"(, "added_tokens": [{"content": "<s>", "id": 1, "special": "yes"}]})",
         "a field has a JSON type the tokenizer format does not allow");
+    // An empty added token matched at every position without moving on: encode() never ended.
+    expectModelFormatError("{" + model + R"(, "added_tokens": [{"content": "", "id": 1}]})",
+                           "added_tokens[0]: \"content\" is empty");
     expectModelFormatError(R"({"model": {"type": 7, "vocab": {}, "merges": []}})",
                            "a field has a JSON type the tokenizer format does not allow");
     // Gaps in the ids are allowed, up to a point: 1 token declared, id 60000 used.
