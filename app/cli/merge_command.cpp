@@ -91,7 +91,9 @@ void addMergeCommand(CLI::App& app, MergeSpec& spec, bool& isJson,
 }
 
 /// The run whose adapter folder `adapterDir` is (`<store folder>/runs/<id>/adapter`), 0 when none:
-/// the export is then recorded with that training run.
+/// the export is then recorded with that training run. Not a run of this store that failed or was
+/// interrupted: it never wrote an adapter, so the folder is another store's (one beside this store
+/// that numbered a run the same).
 RunId adapterSourceRun(const CliContext& ctx, const std::filesystem::path& adapterDir)
 {
     std::error_code ec;
@@ -102,9 +104,18 @@ RunId adapterSourceRun(const CliContext& ctx, const std::filesystem::path& adapt
         return 0;
     }
     const RunId runId = std::stoll(id);
-    const std::filesystem::path expected = std::filesystem::weakly_canonical(
-        runDirectory(resolveDatabasePath(ctx.databasePath), runId) / "adapter", ec);
-    return !ec && expected == adapter ? runId : 0;
+    const std::filesystem::path databasePath = resolveDatabasePath(ctx.databasePath);
+    const std::filesystem::path expected =
+        std::filesystem::weakly_canonical(runDirectory(databasePath, runId) / "adapter", ec);
+    if (ec || expected != adapter) {
+        return 0;
+    }
+    const auto store = RunStore::open(databasePath, StoreMode::ReadOnly);
+    const auto run = store ? store->run(runId) : Expected<RunDetail>(store.error());
+    const bool isThisStores = run && run->summary.kind == "train" &&
+                              run->summary.status != RunStatus::Failed &&
+                              run->summary.status != RunStatus::Interrupted;
+    return isThisStores ? runId : 0;
 }
 
 int merge(const CliContext& ctx, const MergeSpec& given)

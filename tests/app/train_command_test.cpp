@@ -162,6 +162,32 @@ TEST_F(TrainCommandTest, AMergedExportEvaluatesToTheLossOfBasePlusAdapter)
     EXPECT_NE(shown.out.find("merged f32, succeeded: " + merged), std::string::npos) << shown.out;
 }
 
+TEST_F(TrainCommandTest, AnAdapterInTheFolderOfAnotherStoresRunIsNotRecordedWithThisStoresRun)
+{
+    // Store A trains run 1; store B beside it numbers its own first run 1 too, which fails
+    // because runs/1 holds A's files.
+    const std::vector<std::string> trainA = trainArgs("lora"); // ends with --db db()
+    ASSERT_EQ(ftw(trainA).exitCode, 0);
+    const std::string otherDb = (m_dir / "other.db").string();
+    std::vector<std::string> trainB = trainA;
+    trainB.back() = otherDb;
+    EXPECT_EQ(ftw(trainB).exitCode, 2);
+
+    const std::string adapter = (m_dir / "runs" / "1" / "adapter").string();
+    const std::string merged = (m_dir / "merged-b").string();
+    const CliOutcome merge =
+        ftw({"merge", "--model", model(), "--adapter", adapter, "--out", merged, "--db", otherDb});
+    ASSERT_EQ(merge.exitCode, 0) << merge.err;
+    // Recorded with B's merge run (run 2), not with B's failed run 1, which wrote no adapter.
+    const std::string exportLine = "merged f32, succeeded: " + merged;
+    const CliOutcome failedRun = ftw({"runs", "show", "1", "--db", otherDb});
+    EXPECT_EQ(failedRun.out.find(exportLine), std::string::npos) << failedRun.out;
+    const CliOutcome mergeRun = ftw({"runs", "show", "2", "--db", otherDb});
+    EXPECT_NE(mergeRun.out.find(exportLine), std::string::npos) << mergeRun.out;
+    // (In store A the same folder is run 1's adapter, and its export is recorded with run 1:
+    // AMergedExportEvaluatesToTheLossOfBasePlusAdapter.)
+}
+
 TEST_F(TrainCommandTest, NothingChosenTrainsTheBundledRunConfigAndOptionsStillApply)
 {
     // A bundle of the tiny model and the test data, found through FTW_DEFAULTS_DIR.
