@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // What the fuzz targets share: the rule that a malformed input may only end in ftw::Error (the
-// engine's clear, file-naming error), and a scratch file for the parsers that read files.
+// engine's clear, file-naming error), and the input written as a file for the parsers that read
+// files.
+#include "support/temp_dir.h"
+
 #include <ftw/error.h>
 
 #include <cstddef>
@@ -11,7 +14,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unistd.h>
 
 namespace ftw::fuzz {
 
@@ -35,29 +37,17 @@ inline std::string_view asText(std::span<const std::uint8_t> bytes)
     return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
-/// A file in the temporary folder, unique to this process, holding the input; removed when it goes.
-class ScratchFile {
-public:
-    ScratchFile(std::span<const std::uint8_t> bytes, std::string_view extension)
-        : m_path(std::filesystem::temp_directory_path() /
-                 ("ftw-fuzz-" + std::to_string(::getpid()) + std::string(extension)))
-    {
-        std::ofstream out(m_path, std::ios::binary | std::ios::trunc);
-        out.write(reinterpret_cast<const char*>(bytes.data()),
-                  static_cast<std::streamsize>(bytes.size()));
-    }
-    ScratchFile(const ScratchFile&) = delete;
-    ScratchFile& operator=(const ScratchFile&) = delete;
-    ~ScratchFile()
-    {
-        std::error_code ec;
-        std::filesystem::remove(m_path, ec);
-    }
-
-    [[nodiscard]] const std::filesystem::path& path() const { return m_path; }
-
-private:
-    std::filesystem::path m_path;
-};
+/// Writes the input to `<dir>/input<extension>` (replacing the last one), for the parsers that
+/// read files; the test::TempDir removes it when the process ends.
+inline std::filesystem::path writeInput(const test::TempDir& dir,
+                                        std::span<const std::uint8_t> bytes,
+                                        std::string_view extension)
+{
+    const std::filesystem::path path = dir / ("input" + std::string(extension));
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+    return path;
+}
 
 } // namespace ftw::fuzz

@@ -10,9 +10,10 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
-    const ftw::fuzz::ScratchFile file({data, size}, ".safetensors");
+    static const ftw::test::TempDir dir; // one per process: the input is rewritten each time
+    const std::filesystem::path file = ftw::fuzz::writeInput(dir, {data, size}, ".safetensors");
     return ftw::fuzz::expectOnlyFtwErrors([&] {
-        const auto safetensors = ftw::model::SafetensorsFile::open(file.path());
+        const auto safetensors = ftw::model::SafetensorsFile::open(file);
         for (const ftw::model::TensorInfo& info : safetensors.tensors()) {
             const std::span<const std::byte> bytes = safetensors.bytes(info);
             const auto sum = std::accumulate(bytes.begin(), bytes.end(), std::size_t{0},

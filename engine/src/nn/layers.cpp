@@ -268,9 +268,13 @@ namespace {
 
 } // namespace
 
+// scaled_dot_product_attention takes enable_gqa from LibTorch 2.5.
+#define FTW_SDPA_HAS_ENABLE_GQA                                                                    \
+    (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5))
+
 bool isGroupedAttentionFused(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v)
 {
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5)
+#if FTW_SDPA_HAS_ENABLE_GQA
     if (q.size(1) == k.size(1) || q.size(2) != k.size(2)) {
         return false; // not grouped, or a generation step (which needs a mask)
     }
@@ -293,7 +297,7 @@ at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::T
     const std::int64_t queries = q.size(2);
     const std::int64_t total = k.size(2);
     const std::int64_t groups = q.size(1) / k.size(1);
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5)
+#if FTW_SDPA_HAS_ENABLE_GQA
     if (isGroupedAttentionFused(q, k, v)) {
         // K and V stay one per KV head: their copies per query head are neither made nor kept
         // for the backward pass.
