@@ -15,6 +15,7 @@
 #include <QApplication>
 #include <QElapsedTimer>
 #include <QLineSeries>
+#include <QMessageBox>
 #include <QTimer>
 
 #include <algorithm>
@@ -47,6 +48,7 @@ struct Figures {
     double chartRedrawMedianMs = 0.0;
     double chartRedrawMaxMs = 0.0;
     double runsTableOpenMs = 0.0;
+    std::string trainFailure; ///< why the training run did not finish, if it did not
 };
 
 double msSince(Clock::time_point start)
@@ -91,10 +93,11 @@ std::vector<double> measureChartRedraw(int points, int repeats)
 }
 
 /// Opening the runs table: reading `count` runs from a real store, the model and the page shown
-/// and painted once.
+/// and painted once. The store has a folder of its own: a run folder belongs to one store.
 double measureRunsTable(const std::filesystem::path& dir, int count)
 {
-    const auto db = dir / "runs.db";
+    std::filesystem::create_directories(dir / "table");
+    const auto db = dir / "table" / "runs.db";
     {
         auto engine = ftw::Engine::create(ftw::EngineOptions{db, 1});
         if (!engine) {
@@ -141,7 +144,8 @@ void measureStalls(const std::filesystem::path& dir, int steps, Figures& figures
                  << 2 * i << R"(."})" << '\n';
         }
     }
-    const auto db = dir / "train.db";
+    std::filesystem::create_directories(dir / "train");
+    const auto db = dir / "train" / "train.db";
     // One torch thread leaves the second core to the GUI, as on a 2-core laptop.
     auto engine = ftw::Engine::create(ftw::EngineOptions{db, 1});
     auto store = engine ? ftw::RunStore::open(db, ftw::StoreMode::ReadOnly)
@@ -179,14 +183,32 @@ void measureStalls(const std::filesystem::path& dir, int steps, Figures& figures
         return runs && !runs->empty() && runs->front().status != ftw::RunStatus::Running &&
                runs->front().status != ftw::RunStatus::Queued;
     };
+    // A failed run opens the window's message box, whose own event loop would hold the wait below
+    // for good: its text is kept as the failure and the box closed.
+    QTimer failureWatch;
+    QObject::connect(&failureWatch, &QTimer::timeout, [&] {
+        if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+            figures.trainFailure = box->text().toStdString();
+            box->done(QMessageBox::Ok);
+        }
+    });
+    failureWatch.start(50);
     const auto start = Clock::now();
     window.startJob(spec, steps);
     last = Clock::now();
     ticker.start();
-    spinUntil(isFinished, 600000);
+    const bool isDone = spinUntil(isFinished, 600000);
     ticker.stop();
     figures.trainSeconds = msSince(start) / 1000.0;
-    spinUntil([] { return false; }, 300); // the last events of the run
+    spinUntil([] { return false; }, 300); // the last events of the run (and its message box)
+    failureWatch.stop();
+    if (!isDone) {
+        figures.trainFailure = "the run did not finish within 600 s";
+    } else if (const auto runs = reader->listRuns();
+               runs && runs->front().status != ftw::RunStatus::Succeeded &&
+               figures.trainFailure.empty()) {
+        figures.trainFailure = runs->front().error.message;
+    }
     window.setCloseConfirmation([](QWidget*) { return true; });
     if (gaps.size() > 1) {
         gaps.erase(gaps.begin()); // the first gap includes the job's submission
@@ -247,6 +269,11 @@ int main(int argc, char** argv)
     measureStalls(dir, options.trainSteps, figures);
     std::error_code ignored;
     std::filesystem::remove_all(dir, ignored);
+    if (!figures.trainFailure.empty()) {
+        std::fprintf(stderr, "ftw-ui-bench: the training run failed: %s\n",
+                     figures.trainFailure.c_str());
+        return 1;
+    }
 
     if (options.isJson) {
         std::printf("{\"platform\": \"%s\", \"event_loop_stall_max_ms\": %.2f, "
