@@ -114,10 +114,10 @@ void printBench(const CliContext& ctx, const JobResult& result)
             return formatFixed(value, value >= 100.0 ? 0 : (value >= 10.0 ? 1 : 2)) + " ms";
         };
         ctx.out << "  phases        load " << ms("load") << ", merge + write " << ms("write")
-                << ", verification " << ms("reference") << " (base and adapter logits) + "
-                << ms("verify") << " (written folder checked, merged logits compared); without the "
-                << "verification " << formatFixed(merge.value("ratio_without_verification", 0.0), 2)
-                << "x\n";
+                << " (the merged logits computed beside the write), verification "
+                << ms("reference") << " (base and adapter logits) + " << ms("verify")
+                << " (written folder checked, logits compared); without the verification "
+                << formatFixed(merge.value("ratio_without_verification", 0.0), 2) << "x\n";
     }
 }
 

@@ -14,10 +14,12 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <optional>
 #include <system_error>
 
@@ -138,12 +140,21 @@ void reportTensors(JobContext& ctx, std::int64_t done, std::int64_t total)
 struct PhaseSeconds {
     double load = 0.0;      ///< reading the base model and the adapter
     double reference = 0.0; ///< the logits of the base and of base + adapter, unmerged
-    double write = 0.0;     ///< merging (or re-saving the adapter) and writing the files
-    double verify = 0.0;    ///< checking what was written, the export's logits, the comparison
+    /// merging and writing the files, with the merged model's logits computed beside the write
+    /// (or re-saving the adapter)
+    double write = 0.0;
+    /// checking what was written (an adapter alone: its logits on a fresh base), the comparison
+    double verify = 0.0;
+    /// of `write`: what merging and writing took, not counting a wait for the logits beside them
+    double writeAlone = 0.0;
 
     [[nodiscard]] nlohmann::json json() const
     {
-        return {{"load", load}, {"reference", reference}, {"write", write}, {"verify", verify}};
+        return {{"load", load},
+                {"reference", reference},
+                {"write", write},
+                {"verify", verify},
+                {"write_alone", writeAlone}};
     }
 };
 
@@ -203,30 +214,68 @@ AdaptedModel loadAdapted(const MergeSpec& spec, Reference& reference, PhaseSecon
     return AdaptedModel{std::move(model), std::move(set)};
 }
 
-void writeMerged(AdaptedModel& adapted, const MergeSpec& spec, ExportDType dtype,
-                 const fs::path& partial, JobContext& ctx)
+/// Merges, then writes the merged weights on a second thread while this one computes the merged
+/// model's logits: the write is the disk's work and the logits the processor's, so they overlap.
+/// Returns those logits. They stand for the folder's once merge::checkWrittenModel() has found
+/// it to load back as exactly this model (its config, names, shapes and every stored byte):
+/// reading the folder into a second model would cost another load of the whole model for the
+/// same numbers.
+std::vector<at::Tensor> writeMerged(AdaptedModel& adapted, const MergeSpec& spec, ExportDType dtype,
+                                    const fs::path& partial, const Reference& reference,
+                                    JobContext& ctx, PhaseSeconds& seconds)
 {
+    const auto start = std::chrono::steady_clock::now();
     // HeteroLoRA's shortcuts act on the residual stream, not on any weight of the base model.
     FTW_CHECK(!adapted.adapters.shortcuts(), ErrorCode::InvalidArgument,
               "merge: '" + spec.adapterDir.string() +
                   "' has HeteroLoRA shortcuts (heterolora_shortcuts.safetensors), which no weight "
                   "of the model can hold; export the adapter alone instead (--adapter-only)");
     adapted.adapters.merge();
+    {
+        // Uninstalled when it goes: the merged weights alone, as the export holds them.
+        const adapters::AdapterSet merged = std::move(adapted.adapters);
+    }
+    nn::DecoderImpl& decoder = *adapted.model.decoder;
+    // Rounded before the writer starts, so that both threads only read the weights.
+    merge::roundToExportDType(decoder, dtype);
+    decoder.eval();
     ctx.throwIfCancelled();
     std::error_code ec;
     fs::create_directories(partial, ec);
     FTW_CHECK(!ec, ErrorCode::Io, "cannot create '" + partial.string() + "': " + ec.message());
     ctx.log(LogLevel::Info, "merge: writing the merged model (" + spec.dtype + ")");
-    std::int64_t tensorCount = 0;
-    merge::writeMergedWeights(*adapted.model.decoder, partial, dtype,
-                              [&](std::int64_t done, std::int64_t total) {
-                                  ctx.throwIfCancelled();
-                                  tensorCount = total;
-                                  reportTensors(ctx, done, total);
-                              });
+    // The writer sees the job only through these counts and the stop token: a JobContext
+    // belongs to its own thread.
+    std::atomic<std::int64_t> tensorsDone = 0;
+    std::atomic<std::int64_t> tensorCount = 0;
+    std::future<double> writer = std::async(std::launch::async, [&] {
+        merge::writeMergedWeights(decoder, partial, dtype,
+                                  [&](std::int64_t done, std::int64_t total) {
+                                      if (ctx.isCancelRequested()) {
+                                          throw Cancelled();
+                                      }
+                                      tensorsDone = done;
+                                      tensorCount = total;
+                                  });
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    });
+    std::vector<at::Tensor> logits;
+    try {
+        logits = merge::computeLogits(decoder, reference.prompts);
+    } catch (...) {
+        writer.wait(); // it reads the weights this frame's caller owns
+        throw;
+    }
+    while (writer.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
+        reportTensors(ctx, tensorsDone, tensorCount);
+    }
+    seconds.writeAlone = writer.get(); // or its error, if it failed
     ctx.throwIfCancelled();
+    auto filesStart = std::chrono::steady_clock::now();
     merge::writeModelFiles(spec.modelDir, partial, dtype);
     reportTensors(ctx, tensorCount, tensorCount);
+    lap(filesStart, seconds.writeAlone);
+    return logits;
 }
 
 void writeAdapterOnly(const AdaptedModel& adapted, const MergeSpec& spec,
@@ -259,23 +308,6 @@ std::vector<at::Tensor> adapterOnlyLogits(const MergeSpec& spec, const fs::path&
     return merge::computeLogits(*base.decoder, reference.prompts);
 }
 
-/// The logits of the merged folder just written: those of the merged model in memory, with its
-/// weights rounded to the export dtype, once merge::checkWrittenModel() has found the folder to
-/// load back as exactly that model (its config, names, shapes and every stored byte). Reading the
-/// folder into a second model would cost another load of the whole model for the same numbers.
-std::vector<at::Tensor> verifyMerged(AdaptedModel& adapted, const fs::path& partial,
-                                     ExportDType dtype, const Reference& reference, JobContext& ctx)
-{
-    {
-        // Uninstalled when it goes: the merged weights alone, as the export holds them.
-        const adapters::AdapterSet merged = std::move(adapted.adapters);
-    }
-    merge::roundToExportDType(*adapted.model.decoder, dtype);
-    merge::checkWrittenModel(*adapted.model.decoder, partial, dtype);
-    ctx.throwIfCancelled();
-    return merge::computeLogits(*adapted.model.decoder, reference.prompts);
-}
-
 /// What is known of the export however it ends; stored with its row.
 struct ExportOutcome {
     nlohmann::json verification = nlohmann::json::object();
@@ -299,11 +331,13 @@ void exportAndVerify(const MergeSpec& spec, const fs::path& outDir, const Adapte
         if (spec.isAdapterOnly) {
             writeAdapterOnly(adapted, spec, header, partial, ctx);
             lap(start, outcome.seconds.write);
+            outcome.seconds.writeAlone = outcome.seconds.write;
         } else {
-            writeMerged(adapted, spec, dtype, partial, ctx);
+            actual = writeMerged(adapted, spec, dtype, partial, reference, ctx, outcome.seconds);
             lap(start, outcome.seconds.write);
             logVerifying(reference, ctx);
-            actual = verifyMerged(adapted, partial, dtype, reference, ctx);
+            merge::checkWrittenModel(*adapted.model.decoder, partial, dtype);
+            ctx.throwIfCancelled();
         }
     } // frees the model before an adapter-only export's base is loaded
     ctx.throwIfCancelled();
