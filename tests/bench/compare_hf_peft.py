@@ -43,22 +43,19 @@ import argparse
 import gc
 import json
 import math
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import ftw_bench
-from ftw_bench import SHAPES, BenchError, median, print_table, relative_difference
+from ftw_bench import median, print_table, relative_difference
 
 SPEED_TARGET = 1.3   # engine tokens/s over transformers + PEFT tokens/s, at least
 MEMORY_TARGET = 0.8  # engine peak memory over transformers + PEFT peak memory, at most
 
 
 def fail(message: str) -> None:
-    print(f"compare_hf_peft: error: {message}", file=sys.stderr)
-    sys.exit(1)
+    ftw_bench.fail("compare_hf_peft", message)
 
 
 def import_libraries():
@@ -169,25 +166,8 @@ def parse_args(argv=None):
                     f"{MEMORY_TARGET}x of transformers + PEFT.",
         epilog="Needs an NVIDIA GPU, PyTorch 2.x, transformers and peft, and an ftw built "
                "against that torch's CUDA LibTorch.")
-    parser.add_argument("--ftw",
-                        help="the ftw binary (default: build/ci/bin/ftw, else ftw on PATH)")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--shape", choices=SHAPES, default="bundled",
-                       help="a standard shape, made by ftw bench with random weights (bundled: the "
-                            "repository's model; default)")
-    where.add_argument("--model", type=Path, help="an existing Hugging Face model folder instead")
-    parser.add_argument("--method", default=None, help="adapter method (only lora is supported)")
-    parser.add_argument("--r", type=int, default=None, help="LoRA rank (default: the engine's, 8)")
-    parser.add_argument("--alpha", type=float, default=None, help="LoRA alpha (engine default 16)")
-    parser.add_argument("--targets", default=None,
-                        help="target modules as ftw bench takes them (default all-linear)")
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--seq-len", type=int, default=512)
-    parser.add_argument("--steps", type=int, default=20, help="timed steps per round")
-    parser.add_argument("--untimed-steps", type=int, default=3, help="warm-up steps per round")
-    parser.add_argument("--seed", type=int, default=None, help="seed of the ids (engine default)")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="rounds of engine then transformers (the order alternates)")
+    ftw_bench.add_run_arguments(parser, seq_len=512, steps=20, untimed_steps=3, rounds=3,
+                                other="transformers")
     parser.add_argument("--gradient-checkpointing", action="store_true",
                         help="both sides: recompute the blocks' activations in the backward pass")
     parser.add_argument("--attn-implementation", default="sdpa",
@@ -195,32 +175,16 @@ def parse_args(argv=None):
     parser.add_argument("--tolerance", type=float, default=2e-2,
                         help="largest relative difference of the first-step losses (bf16; "
                              "default 2e-2)")
-    parser.add_argument("--work", type=Path,
-                        help="work folder (default: a new one under /tmp, removed at the end)")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the work folder (and the model written into it)")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
-    parser.add_argument("--verbose", action="store_true", help="show the ftw commands")
+    ftw_bench.add_output_arguments(parser)
     args = parser.parse_args(argv)
-    if args.method not in (None, "lora"):
-        parser.error(f"--method {args.method}: only lora is supported by this script")
-    for name in ("batch_size", "steps", "rounds"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    if args.seq_len < 2:
-        parser.error("--seq-len must be at least 2 (the loss predicts the next token)")
-    if args.untimed_steps < 0:
-        parser.error("--untimed-steps must be 0 or more")
+    ftw_bench.check_run_arguments(parser, args)
     return args
 
 
 def run_engine(ftw: str, model_args: list, args, steps: int, untimed: int) -> dict:
     extra = ["--gradient-checkpointing"] if args.gradient_checkpointing else []
-    cmd = ftw_bench.bench_command(
-        ftw, model_args, device="cuda", batch_size=args.batch_size, seq_len=args.seq_len,
-        steps=steps, untimed_steps=untimed, method=args.method, r=args.r, alpha=args.alpha,
-        targets=args.targets, seed=args.seed, extra=extra)
-    return ftw_bench.run_bench(cmd, args.verbose)
+    return ftw_bench.run_engine(ftw, model_args, args, device="cuda", steps=steps, untimed=untimed,
+                                extra=extra)
 
 
 def mib(value) -> str:
@@ -231,13 +195,7 @@ def compare(libraries, ftw: str, work: Path, args) -> None:
     torch, transformers, peft = libraries
     # 1. The model (as compare_pytorch.py): a folder, the bundled one, or a random one of a
     #    standard shape that ftw bench writes and keeps; the config the engine uses.
-    if args.model is not None:
-        model_args, model_dir = ["--model", str(args.model)], args.model
-    elif args.shape == "bundled":
-        model_args, model_dir = ["--shape", "bundled"], None
-    else:
-        model_args, model_dir = ["--shape", args.shape, "--save-model", str(work / "model")], \
-            work / "model"
+    model_args, model_dir = ftw_bench.model_arguments(args, work)
     print(f"preparing the model ({' '.join(model_args)}) ...", file=sys.stderr)
     setup = run_engine(ftw, model_args, args, steps=1, untimed=0)
     model_dir = model_dir or Path(setup["model"]["dir"])
@@ -370,24 +328,8 @@ def compare(libraries, ftw: str, work: Path, args) -> None:
 def main(argv=None) -> None:
     args = parse_args(argv)
     libraries = import_libraries()  # after parsing, so that --help needs none of them
-    try:
-        ftw = args.ftw or ftw_bench.default_ftw()
-    except BenchError as e:
-        fail(str(e))
-    # A folder of our own is removed whole; of a --work folder, only the model written into it.
-    work = args.work or Path(tempfile.mkdtemp(prefix="ftw-compare-hf-"))
-    work.mkdir(parents=True, exist_ok=True)
-    writes_model = args.model is None and args.shape != "bundled"
-    removed = work if not args.work else (work / "model" if writes_model else None)
-    try:
-        compare(libraries, ftw, work, args)
-    except BenchError as e:
-        fail(str(e))
-    finally:
-        if args.keep:
-            print(f"work folder kept: {work}", file=sys.stderr)
-        elif removed is not None:
-            shutil.rmtree(removed, ignore_errors=True)
+    ftw_bench.run_in_work_folder(args, "compare_hf_peft",
+                                 lambda ftw, work: compare(libraries, ftw, work, args))
 
 
 if __name__ == "__main__":

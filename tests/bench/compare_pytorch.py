@@ -53,15 +53,13 @@ import json
 import math
 import mmap
 import resource
-import shutil
 import struct
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import ftw_bench
-from ftw_bench import SHAPES, BenchError, median, print_table, relative_difference
+from ftw_bench import median, print_table, relative_difference
 
 BUNDLED_MODEL = ftw_bench.REPO_ROOT / "resources" / "default" / "model"
 
@@ -87,8 +85,7 @@ except ImportError:
 
 
 def fail(message: str) -> None:
-    print(f"compare_pytorch: error: {message}", file=sys.stderr)
-    sys.exit(1)
+    ftw_bench.fail("compare_pytorch", message)
 
 
 # --------------------------------------------------------------------------------------------
@@ -416,25 +413,8 @@ def parse_args(argv=None):
         epilog="For --shape qwen2.5-0.5b use --batch-size 1 (or 2) --seq-len 128 --steps 3 "
                "(and --untimed-steps 1 --rounds 2 for a quicker run): a step takes seconds on 2 "
                "cores and the run needs about 6 GB of memory.")
-    parser.add_argument("--ftw",
-                        help="the ftw binary (default: build/ci/bin/ftw, else ftw on PATH)")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--shape", choices=SHAPES, default="bundled",
-                       help="a standard shape, made by ftw bench with random weights (bundled: the "
-                            "repository's model; default)")
-    where.add_argument("--model", type=Path, help="an existing Hugging Face model folder instead")
-    parser.add_argument("--method", default=None, help="adapter method (only lora is supported)")
-    parser.add_argument("--r", type=int, default=None, help="LoRA rank (default: the engine's, 8)")
-    parser.add_argument("--alpha", type=float, default=None, help="LoRA alpha (engine default 16)")
-    parser.add_argument("--targets", default=None,
-                        help="target modules as ftw bench takes them (default all-linear)")
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--seq-len", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=10, help="timed steps per round")
-    parser.add_argument("--untimed-steps", type=int, default=2, help="warm-up steps per round")
-    parser.add_argument("--seed", type=int, default=None, help="seed of the ids (engine default)")
-    parser.add_argument("--rounds", type=int, default=6,
-                        help="rounds of engine then Python (the order alternates); default 6")
+    ftw_bench.add_run_arguments(parser, seq_len=128, steps=10, untimed_steps=2, rounds=6,
+                                other="Python")
     parser.add_argument("--sdpa", action="store_true",
                         help="Python side: F.scaled_dot_product_attention (torch >= 2.0) "
                              "instead of the explicit softmax attention the engine computes")
@@ -444,22 +424,9 @@ def parse_args(argv=None):
                         help="run the Python side alone (no ftw) on --model or the bundled model")
     parser.add_argument("--threads", type=int, default=None,
                         help="--python-only: torch threads (a comparison uses the engine's count)")
-    parser.add_argument("--work", type=Path,
-                        help="work folder (default: a new one under /tmp, removed at the end)")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the work folder (and the model written into it)")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
-    parser.add_argument("--verbose", action="store_true", help="show the ftw commands")
+    ftw_bench.add_output_arguments(parser)
     args = parser.parse_args(argv)
-    if args.method not in (None, "lora"):
-        parser.error(f"--method {args.method}: only lora is supported by this script")
-    for name in ("batch_size", "seq_len", "steps", "rounds"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    if args.seq_len < 2:
-        parser.error("--seq-len must be at least 2 (the loss predicts the next token)")
-    if args.untimed_steps < 0:
-        parser.error("--untimed-steps must be 0 or more")
+    ftw_bench.check_run_arguments(parser, args)
     if args.sdpa and not hasattr(F, "scaled_dot_product_attention"):
         parser.error(f"--sdpa: torch {torch.__version__} has no scaled_dot_product_attention")
     return args
@@ -509,45 +476,18 @@ def python_only(args) -> None:
 
 
 def compare(args) -> None:
-    try:
-        ftw = args.ftw or ftw_bench.default_ftw()
-    except BenchError as e:
-        fail(str(e))
-    # A folder of our own is removed whole; of a --work folder, only the model written into it.
-    work = args.work or Path(tempfile.mkdtemp(prefix="ftw-compare-"))
-    work.mkdir(parents=True, exist_ok=True)
-    writes_model = args.model is None and args.shape != "bundled"
-    removed = work if not args.work else (work / "model" if writes_model else None)
-    try:
-        compare_in(ftw, work, args)
-    except BenchError as e:
-        fail(str(e))
-    finally:
-        if args.keep:
-            print(f"work folder kept: {work}", file=sys.stderr)
-        elif removed is not None:
-            shutil.rmtree(removed, ignore_errors=True)
+    ftw_bench.run_in_work_folder(args, "compare_pytorch", lambda ftw, work: compare_in(ftw, work, args))
 
 
 def run_engine(ftw: str, model_args: list, args, steps: int, untimed: int) -> dict:
-    cmd = ftw_bench.bench_command(
-        ftw, model_args, device="cpu", batch_size=args.batch_size, seq_len=args.seq_len,
-        steps=steps, untimed_steps=untimed, method=args.method, r=args.r, alpha=args.alpha,
-        targets=args.targets, seed=args.seed)
-    return ftw_bench.run_bench(cmd, args.verbose)
+    return ftw_bench.run_engine(ftw, model_args, args, device="cpu", steps=steps, untimed=untimed)
 
 
 def compare_in(ftw: str, work: Path, args) -> None:
     # 1. The model: an existing folder, the bundled one, or a random one of a standard shape that
     #    ftw bench writes and keeps. This first run (one step) also reports the config the engine
     #    uses and its thread count.
-    if args.model is not None:
-        model_args, model_dir = ["--model", str(args.model)], args.model
-    elif args.shape == "bundled":
-        model_args, model_dir = ["--shape", "bundled"], None
-    else:
-        model_args, model_dir = ["--shape", args.shape, "--save-model", str(work / "model")], \
-            work / "model"
+    model_args, model_dir = ftw_bench.model_arguments(args, work)
     print(f"preparing the model ({' '.join(model_args)}) ...", file=sys.stderr)
     setup = run_engine(ftw, model_args, args, steps=1, untimed=0)
     model_dir = model_dir or Path(setup["model"]["dir"])
