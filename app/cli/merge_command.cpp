@@ -48,9 +48,21 @@ void printExport(const CliContext& ctx, const JobResult& result)
             << prompts << (prompts == 1 ? " prompt" : " prompts") << " (tolerance "
             << shortNumber(verification.value("tolerance", nlohmann::json()))
             << "): " << (verification.value("passed", false) ? "passed" : "failed") << '\n';
-    ctx.out << "recorded as export " << output.value("export_id", 0) << " of run " << result.runId
+    // An adapter that moves the logits no more than the tolerance makes the check unable to tell
+    // an export that lost it from a good one.
+    const nlohmann::json effect = verification.value("adapter_effect_max_abs", nlohmann::json());
+    const nlohmann::json tolerance = verification.value("tolerance", nlohmann::json());
+    if (effect.is_number() && tolerance.is_number() &&
+        effect.get<double>() <= tolerance.get<double>()) {
+        ctx.out << "note: the adapter moves the base model's logits by at most "
+                << shortNumber(effect) << ", within the tolerance: this check cannot tell the "
+                << "export from the base model (train longer or with a higher learning rate)\n";
+    }
+    // The export is listed with the training run whose adapter it is, else with this merge run.
+    const std::int64_t listedWith = output.value("export_run_id", result.runId);
+    ctx.out << "recorded as export " << output.value("export_id", 0) << " of run " << listedWith
             << " in " << formatDuration(static_cast<std::int64_t>(result.elapsedMs))
-            << "; see it with `ftw runs show " << result.runId << "`\n";
+            << "; see it with `ftw runs show " << listedWith << "`\n";
 }
 
 } // namespace

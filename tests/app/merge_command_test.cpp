@@ -20,8 +20,9 @@ namespace {
 namespace fs = std::filesystem;
 
 /// Writes a rank-2 LoRA on q_proj and v_proj of both layers of a tiny Llama (hidden 64, 2 KV
-/// heads x 16) as adapter_config.json + adapter_model.safetensors, with seeded non-zero values.
-void writeLoraAdapter(const fs::path& dir)
+/// heads x 16) as adapter_config.json + adapter_model.safetensors, with seeded values of at
+/// most `scale` (0: an adapter that changes nothing).
+void writeLoraAdapter(const fs::path& dir, float scale = 0.1F)
 {
     constexpr std::int64_t kRank = 2;
     struct Entry {
@@ -42,8 +43,8 @@ void writeLoraAdapter(const fs::path& dir)
     for (const Entry& e : entries) {
         const std::size_t begin = data.size() * sizeof(float);
         for (std::int64_t i = 0; i < e.shape[0] * e.shape[1]; ++i) {
-            data.push_back(0.1F * static_cast<float>(std::sin(0.37 * static_cast<double>(i) +
-                                                              static_cast<double>(data.size()))));
+            data.push_back(scale * static_cast<float>(std::sin(0.37 * static_cast<double>(i) +
+                                                               static_cast<double>(data.size()))));
         }
         header[e.name] = {{"dtype", "F32"},
                           {"shape", e.shape},
@@ -93,6 +94,7 @@ TEST_F(MergeCommandTest, MergesAndVerifiesThenRefusesToOverwriteTheFolder)
     EXPECT_NE(r.out.find("verified: max |logit difference| "), std::string::npos) << r.out;
     EXPECT_NE(r.out.find(" over 4 prompts (tolerance "), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("): passed"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("note: the adapter moves"), std::string::npos) << r.out;
     for (const char* name : {"model.safetensors", "config.json", "tokenizer.json",
                              "tokenizer_config.json", "verification.json"}) {
         EXPECT_TRUE(fs::exists(fs::path(out()) / name)) << name;
@@ -105,6 +107,22 @@ TEST_F(MergeCommandTest, MergesAndVerifiesThenRefusesToOverwriteTheFolder)
     EXPECT_NE(again.err.find("ftw: merge: outDir '" + out() + "' is not empty"), std::string::npos)
         << again.err;
     EXPECT_TRUE(fs::exists(fs::path(out()) / "verification.json"));
+}
+
+TEST_F(MergeCommandTest, AnAdapterThatChangesNothingIsExportedWithANote)
+{
+    const std::string zero = (m_dir.path() / "zero-adapter").string();
+    writeLoraAdapter(zero, 0.0F);
+    const CliOutcome r =
+        ftw({"merge", "--model", model(), "--adapter", zero, "--out", out(), "--db", db()});
+    ASSERT_EQ(r.exitCode, kExitOk) << r.err;
+    EXPECT_NE(r.out.find("): passed"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("note: the adapter moves the base model's logits by at most 0, within "
+                         "the tolerance: this check cannot tell the export from the base model"),
+              std::string::npos)
+        << r.out;
+    // Not from a run of this store: listed with the merge run itself.
+    EXPECT_NE(r.out.find("of run 1 in "), std::string::npos) << r.out;
 }
 
 TEST_F(MergeCommandTest, JsonCarriesTheExportAndItsVerification)

@@ -141,6 +141,7 @@ TEST_F(TrainCommandTest, AMergedExportEvaluatesToTheLossOfBasePlusAdapter)
     const CliOutcome merge = ftw({"merge", "--model", model(), "--adapter", adapter, "--out",
                                   merged, "--db", db(), "--json"});
     ASSERT_EQ(merge.exitCode, 0) << merge.err;
+    EXPECT_EQ(nlohmann::json::parse(merge.out)["output"]["export_run_id"], 1);
     const nlohmann::json verification = nlohmann::json::parse(merge.out)["output"]["verification"];
     EXPECT_TRUE(verification["passed"].get<bool>());
     EXPECT_LT(verification["max_abs_diff"].get<double>(), 1e-3);
@@ -157,9 +158,17 @@ TEST_F(TrainCommandTest, AMergedExportEvaluatesToTheLossOfBasePlusAdapter)
     const double reloaded = evalLoss({"eval", "--model", merged});
     EXPECT_NEAR(reloaded, adapted, 1e-5);
 
-    // The export is recorded with the training run it came from, with its report.
+    // The export is recorded with the training run it came from, with its report, and the text
+    // output names that run (not the merge run, whose page does not list it).
     const CliOutcome shown = ftw({"runs", "show", "1", "--db", db()});
     EXPECT_NE(shown.out.find("merged f32, succeeded: " + merged), std::string::npos) << shown.out;
+    const std::string mergedAgain = (m_dir / "merged-text").string();
+    const CliOutcome text = ftw(
+        {"merge", "--model", model(), "--adapter", adapter, "--out", mergedAgain, "--db", db()});
+    ASSERT_EQ(text.exitCode, 0) << text.err;
+    EXPECT_NE(text.out.find("of run 1 in "), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("see it with `ftw runs show 1`"), std::string::npos) << text.out;
+    EXPECT_EQ(text.out.find("note: the adapter moves"), std::string::npos) << text.out;
 }
 
 TEST_F(TrainCommandTest, AnAdapterInTheFolderOfAnotherStoresRunIsNotRecordedWithThisStoresRun)
@@ -178,6 +187,7 @@ TEST_F(TrainCommandTest, AnAdapterInTheFolderOfAnotherStoresRunIsNotRecordedWith
     const CliOutcome merge =
         ftw({"merge", "--model", model(), "--adapter", adapter, "--out", merged, "--db", otherDb});
     ASSERT_EQ(merge.exitCode, 0) << merge.err;
+    EXPECT_NE(merge.out.find("see it with `ftw runs show 2`"), std::string::npos) << merge.out;
     // Recorded with B's merge run (run 2), not with B's failed run 1, which wrote no adapter.
     const std::string exportLine = "merged f32, succeeded: " + merged;
     const CliOutcome failedRun = ftw({"runs", "show", "1", "--db", otherDb});

@@ -389,8 +389,8 @@ void runMerge(const MergeSpec& spec, JobContext& ctx)
                   " is not a run in the store");
     const std::string kind = spec.isAdapterOnly ? "adapter" : "merged";
     const std::string dtypeName = spec.isAdapterOnly ? "" : spec.dtype;
-    const std::int64_t exportId = repo.createExport(
-        spec.sourceRunId > 0 ? spec.sourceRunId : ctx.runId(), kind, dtypeName, outDir);
+    const RunId listedWith = spec.sourceRunId > 0 ? spec.sourceRunId : ctx.runId();
+    const std::int64_t exportId = repo.createExport(listedWith, kind, dtypeName, outDir);
     ExportOutcome outcome;
     try {
         exportAndVerify(spec, outDir, header, ctx, outcome);
@@ -412,10 +412,13 @@ void runMerge(const MergeSpec& spec, JobContext& ctx)
         throw;
     }
     repo.finishExport(exportId, "succeeded", outcome.verification.dump(), outcome.maxAbsDiff, "");
-    const nlohmann::json output = {
-        {"path", outDir.string()}, {"kind", kind},
-        {"dtype", dtypeName},      {"verification", outcome.verification},
-        {"export_id", exportId},   {"seconds", outcome.seconds.json()}};
+    const nlohmann::json output = {{"path", outDir.string()},
+                                   {"kind", kind},
+                                   {"dtype", dtypeName},
+                                   {"verification", outcome.verification},
+                                   {"export_id", exportId},
+                                   {"export_run_id", listedWith},
+                                   {"seconds", outcome.seconds.json()}};
     ctx.setOutputJson(output.dump());
 }
 
