@@ -88,8 +88,15 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
                                           Engine::torchVersion() + ")");
     app.require_subcommand(1);
 
-    CLI::App* runs = app.add_subcommand("runs", "list and inspect the runs in the store");
-    runs->require_subcommand(1);
+    CLI::App* runs = app.add_subcommand(
+        "runs", "list and inspect the runs in the store (alone: the same as `ftw runs list`)");
+    runs->require_subcommand(0, 1);
+    addCommonOptions(runs, options);
+    runs->callback([&] {
+        if (!action) { // no subcommand set one
+            action = [](const CliContext& c) { return cli::runsList(c); };
+        }
+    });
     CLI::App* runsList = runs->add_subcommand("list", "list all runs, newest first");
     addCommonOptions(runsList, options);
     runsList->callback([&] { action = [](const CliContext& c) { return cli::runsList(c); }; });

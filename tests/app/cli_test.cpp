@@ -36,6 +36,20 @@ TEST_F(CliTest, RunsListJsonOnANewDatabaseIsAnEmptyArray)
     EXPECT_TRUE(std::filesystem::exists(db()));
 }
 
+TEST_F(CliTest, RunsAloneListsTheRunsAsRunsListDoes)
+{
+    ASSERT_EQ(ftw({"demo", "--steps", "2", "--db", db()}).exitCode, kExitOk);
+    const CliOutcome alone = ftw({"runs", "--db", db()});
+    ASSERT_EQ(alone.exitCode, kExitOk) << alone.err;
+    const CliOutcome list = ftw({"runs", "list", "--db", db()});
+    ASSERT_EQ(list.exitCode, kExitOk) << list.err;
+    EXPECT_NE(list.out.find("demo"), std::string::npos) << list.out;
+    EXPECT_EQ(alone.out, list.out);
+    const CliOutcome json = ftw({"runs", "--json", "--db", db()});
+    ASSERT_EQ(json.exitCode, kExitOk) << json.err;
+    EXPECT_EQ(nlohmann::json::parse(json.out).size(), 1U) << json.out;
+}
+
 TEST_F(CliTest, RunsShowOfAnUnknownIdFailsWithExitCodeTwoAndSaysWhy)
 {
     const CliOutcome r = ftw({"runs", "show", "999", "--db", db()});
