@@ -5,6 +5,7 @@
 
 #include <ftw/budget.h>
 #include <ftw/datasets.h>
+#include <ftw/defaults.h>
 #include <ftw/generation.h>
 #include <ftw/job.h>
 #include <ftw/tokenizers.h>
@@ -159,6 +160,12 @@ void addPretrainCommand(CLI::App& app, PretrainCliOptions& options, std::string&
 [[nodiscard]] Expected<PretrainSpec> pretrainSpecFromOptions(const PretrainCliOptions& options);
 /// `ftw pretrain (--config FILE | options) --tokenizer FILE --data FILE --out DIR`
 int pretrain(const CliContext& ctx, const PretrainCliOptions& options);
+
+/// Fills what the user left empty (the model folder, and the dataset file where given) with the
+/// bundled default model and dataset, for commands that default to them. Returns: NotFound
+/// saying which option was not given and where no bundled model was found.
+[[nodiscard]] Status useBundledDefaults(std::filesystem::path& modelDir,
+                                        std::filesystem::path* dataFile = nullptr);
 
 /// Registers `ftw train`, `ftw resume` and `ftw eval` on `app`.
 void addTrainCommands(CLI::App& app, TrainCliOptions& options, std::string& databasePath,

@@ -9,6 +9,9 @@ namespace ftw::cli {
 int generate(const CliContext& ctx, GenerateRequest request, const std::string& adapterDir)
 {
     request.adapterDir = adapterDir;
+    if (const Status defaults = useBundledDefaults(request.modelDir); !defaults) {
+        return fail(ctx, defaults.error().message);
+    }
     const auto generated = ftw::generateText(request);
     if (!generated) {
         return fail(ctx, generated.error().message);

@@ -180,9 +180,9 @@ void addTrainCommands(CLI::App& app, TrainCliOptions& o, std::string& databasePa
 
     CLI::App* eval = app.add_subcommand(
         "eval", "loss, perplexity and exact-match accuracy of a model (and adapter) on a dataset");
-    eval->add_option("--model", o.eval.modelDir, "base model folder")->required();
+    eval->add_option("--model", o.eval.modelDir, "base model folder; default: the bundled model");
     eval->add_option("--adapter", o.eval.adapterDir, "adapter folder in PEFT's layout");
-    eval->add_option("--data", o.eval.data.path, "dataset file")->required();
+    eval->add_option("--data", o.eval.data.path, "dataset file; default: the bundled dataset");
     eval->add_option("--format", o.eval.data.format,
                      "auto, text, alpaca, prompt-completion or chat")
         ->capture_default_str();
@@ -219,6 +219,30 @@ Expected<std::string> readConfigText(const std::string& path, const std::string&
     std::stringstream text;
     text << in.rdbuf();
     return text.str();
+}
+
+Status useBundledDefaults(std::filesystem::path& modelDir, std::filesystem::path* dataFile)
+{
+    const bool needsData = dataFile != nullptr && dataFile->empty();
+    if (!modelDir.empty() && !needsData) {
+        return {};
+    }
+    const Expected<BundledDefaults> defaults = findBundledDefaults();
+    if (!defaults) {
+        const std::string missing =
+            modelDir.empty() ? (needsData ? "--model and --data" : "--model") : "--data";
+        return ErrorInfo{defaults.error().code,
+                         "no " + missing + " given, and the bundled default they stand for is " +
+                             "not here: " + defaults.error().message,
+                         {}};
+    }
+    if (modelDir.empty()) {
+        modelDir = defaults->modelDir;
+    }
+    if (needsData) {
+        *dataFile = defaults->datasetFile;
+    }
+    return {};
 }
 
 Expected<TrainSpec> trainSpecFromOptions(const TrainCliOptions& o)
@@ -348,6 +372,9 @@ int train(const CliContext& ctx, const TrainCliOptions& options)
 int evaluate(const CliContext& ctx, const TrainCliOptions& options)
 {
     EvalSpec spec = options.eval;
+    if (const Status defaults = useBundledDefaults(spec.modelDir, &spec.data.path); !defaults) {
+        return fail(ctx, defaults.error().message);
+    }
     const std::optional<AnswerExtraction> extraction = parseAnswerExtraction(options.answer);
     if (!extraction) {
         return fail(ctx, "unknown --answer '" + options.answer +

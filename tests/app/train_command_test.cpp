@@ -29,6 +29,20 @@ protected:
     std::string model() const { return (m_dir / "model").string(); }
     std::string data() const { return (m_dir / "data.jsonl").string(); }
 
+    /// A bundle of the tiny model and the test data (run.json: LoRA r 2 for 7 steps), to be found
+    /// through FTW_DEFAULTS_DIR.
+    std::filesystem::path makeBundle() const
+    {
+        const std::filesystem::path root = m_dir / "bundle";
+        std::filesystem::create_directories(root / "dataset");
+        std::filesystem::copy(model(), root / "model", std::filesystem::copy_options::recursive);
+        std::filesystem::copy_file(data(), root / "dataset" / "kjv-books.jsonl");
+        std::ofstream(root / "run.json")
+            << R"({"name": "bundled", "model": "model", "data": {"path": "dataset/kjv-books.jsonl"},
+                  "adapter": {"method": "lora", "r": 2}, "train": {"max_steps": 7}})";
+        return root;
+    }
+
     std::vector<std::string> trainArgs(const std::string& method) const
     {
         return {"train", "--model", model(), "--data", data(), "--method",
@@ -200,14 +214,7 @@ TEST_F(TrainCommandTest, AnAdapterInTheFolderOfAnotherStoresRunIsNotRecordedWith
 
 TEST_F(TrainCommandTest, NothingChosenTrainsTheBundledRunConfigAndOptionsStillApply)
 {
-    // A bundle of the tiny model and the test data, found through FTW_DEFAULTS_DIR.
-    const std::filesystem::path root = m_dir / "bundle";
-    std::filesystem::create_directories(root / "dataset");
-    std::filesystem::copy(model(), root / "model", std::filesystem::copy_options::recursive);
-    std::filesystem::copy_file(data(), root / "dataset" / "kjv-books.jsonl");
-    std::ofstream(root / "run.json")
-        << R"({"name": "bundled", "model": "model", "data": {"path": "dataset/kjv-books.jsonl"},
-              "adapter": {"method": "lora", "r": 2}, "train": {"max_steps": 7}})";
+    const std::filesystem::path root = makeBundle();
     ::setenv("FTW_DEFAULTS_DIR", root.c_str(), 1);
     const CliOutcome printed = ftw({"train", "--print-config"});
     const CliOutcome trained = ftw({"train", "--steps", "2", "--db", db(), "--json"});
@@ -228,6 +235,42 @@ TEST_F(TrainCommandTest, NothingChosenTrainsTheBundledRunConfigAndOptionsStillAp
     EXPECT_EQ(run->summary.method, "lora");
     // --steps over the bundled max_steps.
     EXPECT_EQ(nlohmann::json::parse(run->configJson)["train"]["max_steps"], 2);
+}
+
+TEST_F(TrainCommandTest, EvalAndGenerateDefaultToTheBundledModelAndDataset)
+{
+    const std::filesystem::path root = makeBundle();
+    const std::string bundledModel = (root / "model").string();
+    const std::string bundledData = (root / "dataset" / "kjv-books.jsonl").string();
+    ::setenv("FTW_DEFAULTS_DIR", root.c_str(), 1);
+    const CliOutcome evalDefault = ftw({"eval", "--db", db(), "--json"});
+    const CliOutcome generateDefault = ftw({"generate", "--prompt", "3+1=", "--json"});
+    ::unsetenv("FTW_DEFAULTS_DIR");
+    const CliOutcome evalNamed =
+        ftw({"eval", "--model", bundledModel, "--data", bundledData, "--db", db(), "--json"});
+    const CliOutcome generateNamed =
+        ftw({"generate", "--model", bundledModel, "--prompt", "3+1=", "--json"});
+
+    ASSERT_EQ(evalDefault.exitCode, 0) << evalDefault.err;
+    ASSERT_EQ(evalNamed.exitCode, 0) << evalNamed.err;
+    const nlohmann::json byDefault = nlohmann::json::parse(evalDefault.out)["output"];
+    const nlohmann::json named = nlohmann::json::parse(evalNamed.out)["output"];
+    EXPECT_EQ(byDefault["loss"], named["loss"]);
+    EXPECT_EQ(byDefault["tokens"], named["tokens"]);
+    ASSERT_EQ(generateDefault.exitCode, 0) << generateDefault.err;
+    ASSERT_EQ(generateNamed.exitCode, 0) << generateNamed.err;
+    EXPECT_EQ(nlohmann::json::parse(generateDefault.out)["ids"],
+              nlohmann::json::parse(generateNamed.out)["ids"]);
+    // The runs record the bundled model and dataset by their paths.
+    auto store = RunStore::open(db(), StoreMode::ReadOnly);
+    ASSERT_TRUE(store.hasValue());
+    const auto runs = store->listRuns();
+    ASSERT_TRUE(runs.hasValue());
+    ASSERT_EQ(runs->size(), 2U);
+    for (const RunSummary& run : *runs) {
+        EXPECT_EQ(std::filesystem::path(run.model).lexically_normal(),
+                  std::filesystem::path(bundledModel).lexically_normal());
+    }
 }
 
 } // namespace
