@@ -161,7 +161,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
 
     CLI::App* generate = app.add_subcommand("generate", "continue a prompt with a model");
     generate->add_option("--model", options.generate.modelDir,
-                         "model folder; default: the bundled model");
+                         "model folder; default: the one --adapter names, else the bundled model");
     generate->add_option("--adapter", options.adapterDir,
                          "an adapter folder in PEFT's layout (adapter_config.json + safetensors)");
     generate->add_option("--prompt", options.generate.prompt, "the prompt (UTF-8)")->required();

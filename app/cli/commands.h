@@ -8,6 +8,7 @@
 #include <ftw/defaults.h>
 #include <ftw/generation.h>
 #include <ftw/job.h>
+#include <ftw/models.h>
 #include <ftw/tokenizers.h>
 
 #include <cstdint>
@@ -166,6 +167,11 @@ int pretrain(const CliContext& ctx, const PretrainCliOptions& options);
 /// saying which option was not given and where no bundled model was found.
 [[nodiscard]] Status useBundledDefaults(std::filesystem::path& modelDir,
                                         std::filesystem::path* dataFile = nullptr);
+/// Fills an empty model folder with the base model that `adapterDir` names (see
+/// adapterBaseModel()) when an adapter is given. Returns: that function's error, saying to give
+/// --model.
+[[nodiscard]] Status useAdapterBaseModel(std::filesystem::path& modelDir,
+                                         const std::filesystem::path& adapterDir);
 
 /// Registers `ftw train`, `ftw resume` and `ftw eval` on `app`.
 void addTrainCommands(CLI::App& app, TrainCliOptions& options, std::string& databasePath,

@@ -9,6 +9,10 @@ namespace ftw::cli {
 int generate(const CliContext& ctx, GenerateRequest request, const std::string& adapterDir)
 {
     request.adapterDir = adapterDir;
+    // An adapter's own base model, else the bundled one.
+    if (const Status base = useAdapterBaseModel(request.modelDir, request.adapterDir); !base) {
+        return fail(ctx, base.error().message);
+    }
     if (const Status defaults = useBundledDefaults(request.modelDir); !defaults) {
         return fail(ctx, defaults.error().message);
     }

@@ -72,8 +72,9 @@ void addMergeCommand(CLI::App& app, MergeSpec& spec, bool& isJson,
 {
     CLI::App* command = app.add_subcommand(
         "merge", "merge an adapter into its base model (or re-export the adapter), verified");
-    command->add_option("--model", spec.modelDir, "base model folder (Hugging Face layout)")
-        ->required();
+    command->add_option("--model", spec.modelDir,
+                        "base model folder (Hugging Face layout); default: the one the adapter "
+                        "names (adapter_config.json: base_model_name_or_path)");
     command->add_option("--adapter", spec.adapterDir, "adapter folder (PEFT layout)")->required();
     command
         ->add_option("--out", spec.outDir,
@@ -133,6 +134,9 @@ RunId adapterSourceRun(const CliContext& ctx, const std::filesystem::path& adapt
 int merge(const CliContext& ctx, const MergeSpec& given)
 {
     MergeSpec spec = given;
+    if (const Status base = useAdapterBaseModel(spec.modelDir, spec.adapterDir); !base) {
+        return fail(ctx, base.error().message);
+    }
     if (spec.sourceRunId == 0) {
         spec.sourceRunId = adapterSourceRun(ctx, spec.adapterDir);
     }

@@ -180,7 +180,8 @@ void addTrainCommands(CLI::App& app, TrainCliOptions& o, std::string& databasePa
 
     CLI::App* eval = app.add_subcommand(
         "eval", "loss, perplexity and exact-match accuracy of a model (and adapter) on a dataset");
-    eval->add_option("--model", o.eval.modelDir, "base model folder; default: the bundled model");
+    eval->add_option("--model", o.eval.modelDir,
+                     "base model folder; default: the one --adapter names, else the bundled model");
     eval->add_option("--adapter", o.eval.adapterDir, "adapter folder in PEFT's layout");
     eval->add_option("--data", o.eval.data.path, "dataset file; default: the bundled dataset");
     eval->add_option("--format", o.eval.data.format,
@@ -242,6 +243,20 @@ Status useBundledDefaults(std::filesystem::path& modelDir, std::filesystem::path
     if (needsData) {
         *dataFile = defaults->datasetFile;
     }
+    return {};
+}
+
+Status useAdapterBaseModel(std::filesystem::path& modelDir, const std::filesystem::path& adapterDir)
+{
+    if (!modelDir.empty() || adapterDir.empty()) {
+        return {};
+    }
+    const Expected<std::filesystem::path> base = adapterBaseModel(adapterDir);
+    if (!base) {
+        return ErrorInfo{
+            base.error().code, "no --model given: " + base.error().message + "; give --model", {}};
+    }
+    modelDir = *base;
     return {};
 }
 
@@ -372,6 +387,10 @@ int train(const CliContext& ctx, const TrainCliOptions& options)
 int evaluate(const CliContext& ctx, const TrainCliOptions& options)
 {
     EvalSpec spec = options.eval;
+    // An adapter's own base model, else the bundled one.
+    if (const Status base = useAdapterBaseModel(spec.modelDir, spec.adapterDir); !base) {
+        return fail(ctx, base.error().message);
+    }
     if (const Status defaults = useBundledDefaults(spec.modelDir, &spec.data.path); !defaults) {
         return fail(ctx, defaults.error().message);
     }

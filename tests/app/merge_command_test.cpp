@@ -125,6 +125,40 @@ TEST_F(MergeCommandTest, AnAdapterThatChangesNothingIsExportedWithANote)
     EXPECT_NE(r.out.find("of run 1 in "), std::string::npos) << r.out;
 }
 
+TEST_F(MergeCommandTest, WithoutModelTheAdaptersOwnBaseModelIsUsed)
+{
+    const fs::path configFile = fs::path(adapter()) / "adapter_config.json";
+    nlohmann::json config = nlohmann::json::parse(std::ifstream(configFile));
+    config["base_model_name_or_path"] = model();
+    std::ofstream(configFile) << config.dump(2);
+
+    const CliOutcome merged = ftw({"merge", "--adapter", adapter(), "--out", out(), "--db", db()});
+    ASSERT_EQ(merged.exitCode, kExitOk) << merged.err;
+    EXPECT_NE(merged.err.find("loading the base model '" + model() + "'"), std::string::npos)
+        << merged.err;
+    EXPECT_NE(merged.out.find("): passed"), std::string::npos) << merged.out;
+    const CliOutcome byAdapter = ftw({"generate", "--adapter", adapter(), "--prompt", "Hello",
+                                      "--max-new-tokens", "6", "--json"});
+    const CliOutcome named = ftw({"generate", "--model", model(), "--adapter", adapter(),
+                                  "--prompt", "Hello", "--max-new-tokens", "6", "--json"});
+    ASSERT_EQ(byAdapter.exitCode, kExitOk) << byAdapter.err;
+    ASSERT_EQ(named.exitCode, kExitOk) << named.err;
+    EXPECT_EQ(nlohmann::json::parse(byAdapter.out)["ids"], nlohmann::json::parse(named.out)["ids"]);
+
+    // A hub id is no folder here: the error names the file, the field and what to do.
+    config["base_model_name_or_path"] = "meta-llama/Llama-3.2-1B";
+    std::ofstream(configFile) << config.dump(2);
+    const std::string other = (m_dir.path() / "merged-hub").string();
+    const CliOutcome hub = ftw({"merge", "--adapter", adapter(), "--out", other, "--db", db()});
+    EXPECT_EQ(hub.exitCode, kExitFailure);
+    EXPECT_NE(hub.err.find("ftw: no --model given: the base model that '" + configFile.string() +
+                           "' names (base_model_name_or_path 'meta-llama/Llama-3.2-1B') is not "
+                           "a model folder here; give --model"),
+              std::string::npos)
+        << hub.err;
+    EXPECT_FALSE(fs::exists(other));
+}
+
 TEST_F(MergeCommandTest, JsonCarriesTheExportAndItsVerification)
 {
     const CliOutcome r =

@@ -49,6 +49,14 @@ struct ModelSummary {
 /// folder has no config.json or no weights.
 [[nodiscard]] Expected<ModelSummary> inspectModel(const std::filesystem::path& modelDir);
 
+/// The base model an adapter folder names (adapter_config.json's base_model_name_or_path), where
+/// that is a model folder here (one holding config.json; a relative path is taken from the
+/// working folder). Returns: NotFound naming the file and field when the adapter has no
+/// adapter_config.json, names no base model, or names one that is not a folder here (a hub id,
+/// another machine's path); ModelFormat when the file is not a JSON object.
+[[nodiscard]] Expected<std::filesystem::path>
+adapterBaseModel(const std::filesystem::path& adapterDir);
+
 /// Writes a small random model of `architecture` (config.json + model.safetensors) into `outDir`,
 /// seeded. Returns: InvalidArgument for an unknown architecture, Io when writing fails.
 [[nodiscard]] Status makeTinyModel(const std::filesystem::path& outDir,

@@ -7,8 +7,12 @@
 #include "tiny_model.h"
 
 #include "core/api_guard.h"
+#include "core/check.h"
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <fstream>
 #include <set>
 
 namespace ftw {
@@ -81,6 +85,30 @@ Expected<ModelSummary> inspectModel(const std::filesystem::path& modelDir)
         }
         s.adapterTargets.assign(kinds.begin(), kinds.end());
         return s;
+    });
+}
+
+Expected<std::filesystem::path> adapterBaseModel(const std::filesystem::path& adapterDir)
+{
+    return core::captureErrors([&] {
+        const std::filesystem::path file = adapterDir / "adapter_config.json";
+        std::ifstream in(file);
+        FTW_CHECK(in.good(), ErrorCode::NotFound,
+                  "'" + adapterDir.string() + "' is not an adapter folder: it has no " +
+                      "adapter_config.json");
+        const nlohmann::json json = nlohmann::json::parse(in, nullptr, false);
+        FTW_CHECK(!json.is_discarded() && json.is_object(), ErrorCode::ModelFormat,
+                  "'" + file.string() + "': not a JSON object");
+        const auto name = json.find("base_model_name_or_path");
+        FTW_CHECK(name != json.end() && name->is_string() && !name->get<std::string>().empty(),
+                  ErrorCode::NotFound,
+                  "'" + file.string() + "' names no base model (base_model_name_or_path)");
+        const std::filesystem::path base = name->get<std::string>();
+        std::error_code ec;
+        FTW_CHECK(std::filesystem::is_regular_file(base / "config.json", ec), ErrorCode::NotFound,
+                  "the base model that '" + file.string() + "' names (base_model_name_or_path '" +
+                      base.string() + "') is not a model folder here");
+        return base;
     });
 }
 
