@@ -233,8 +233,8 @@ Status useBundledDefaults(std::filesystem::path& modelDir, std::filesystem::path
         const std::string missing =
             modelDir.empty() ? (needsData ? "--model and --data" : "--model") : "--data";
         return ErrorInfo{defaults.error().code,
-                         "no " + missing + " given, and the bundled default they stand for is " +
-                             "not here: " + defaults.error().message,
+                         "no " + missing + " given, and no bundled default to use instead: " +
+                             defaults.error().message,
                          {}};
     }
     if (modelDir.empty()) {
