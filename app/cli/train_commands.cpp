@@ -289,17 +289,9 @@ Expected<TrainSpec> trainSpecFromOptions(const TrainCliOptions& o)
     if (o.data) {
         spec.data.path = *o.data;
     }
-    // Nothing chosen: the bundled default model and dataset, when this FTW has them.
-    if (spec.modelDir.empty() || spec.data.path.empty()) {
-        if (const Expected<BundledDefaults> defaults = findBundledDefaults(); defaults) {
-            if (spec.modelDir.empty()) {
-                spec.modelDir = defaults->modelDir;
-            }
-            if (spec.data.path.empty()) {
-                spec.data.path = defaults->datasetFile;
-            }
-        }
-    }
+    // Nothing chosen: the bundled default model and dataset, when this FTW has them (without
+    // them the run's validation names what is missing).
+    (void)useBundledDefaults(spec.modelDir, &spec.data.path);
     applyIf(o.format, spec.data.format);
     applyIf(o.maxLength, spec.data.maxLength);
     applyIf(o.validationRatio, spec.data.validationRatio);
