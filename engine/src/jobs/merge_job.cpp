@@ -14,7 +14,6 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -214,8 +213,9 @@ AdaptedModel loadAdapted(const MergeSpec& spec, Reference& reference, PhaseSecon
     return AdaptedModel{std::move(model), std::move(set)};
 }
 
-/// Merges, then writes the merged weights on a second thread while this one computes the merged
-/// model's logits: the write is the disk's work and the logits the processor's, so they overlap.
+/// Merges, then writes the merged weights while a second thread computes the merged model's
+/// logits: the write is the disk's work and the logits the processor's, so they overlap. The write
+/// stays on the job's thread, which reports its progress and stops it when cancelled.
 /// Returns those logits. They stand for the folder's once merge::checkWrittenModel() has found
 /// it to load back as exactly this model (its config, names, shapes and every stored byte):
 /// reading the folder into a second model would cost another load of the whole model for the
@@ -224,7 +224,7 @@ std::vector<at::Tensor> writeMerged(AdaptedModel& adapted, const MergeSpec& spec
                                     const fs::path& partial, const Reference& reference,
                                     JobContext& ctx, PhaseSeconds& seconds)
 {
-    const auto start = std::chrono::steady_clock::now();
+    auto start = std::chrono::steady_clock::now();
     // HeteroLoRA's shortcuts act on the residual stream, not on any weight of the base model.
     FTW_CHECK(!adapted.adapters.shortcuts(), ErrorCode::InvalidArgument,
               "merge: '" + spec.adapterDir.string() +
@@ -236,7 +236,7 @@ std::vector<at::Tensor> writeMerged(AdaptedModel& adapted, const MergeSpec& spec
         const adapters::AdapterSet merged = std::move(adapted.adapters);
     }
     nn::DecoderImpl& decoder = *adapted.model.decoder;
-    // Rounded before the writer starts, so that both threads only read the weights.
+    // Rounded before the second thread starts, so that both threads only read the weights.
     merge::roundToExportDType(decoder, dtype);
     decoder.eval();
     ctx.throwIfCancelled();
@@ -244,38 +244,24 @@ std::vector<at::Tensor> writeMerged(AdaptedModel& adapted, const MergeSpec& spec
     fs::create_directories(partial, ec);
     FTW_CHECK(!ec, ErrorCode::Io, "cannot create '" + partial.string() + "': " + ec.message());
     ctx.log(LogLevel::Info, "merge: writing the merged model (" + spec.dtype + ")");
-    // The writer sees the job only through these counts and the stop token: a JobContext
-    // belongs to its own thread.
-    std::atomic<std::int64_t> tensorsDone = 0;
-    std::atomic<std::int64_t> tensorCount = 0;
-    std::future<double> writer = std::async(std::launch::async, [&] {
+    std::future<std::vector<at::Tensor>> logits = std::async(
+        std::launch::async, [&] { return merge::computeLogits(decoder, reference.prompts); });
+    std::int64_t tensorCount = 0;
+    try {
         merge::writeMergedWeights(decoder, partial, dtype,
                                   [&](std::int64_t done, std::int64_t total) {
-                                      if (ctx.isCancelRequested()) {
-                                          throw Cancelled();
-                                      }
-                                      tensorsDone = done;
+                                      ctx.throwIfCancelled();
+                                      reportTensors(ctx, done, total);
                                       tensorCount = total;
                                   });
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    });
-    std::vector<at::Tensor> logits;
-    try {
-        logits = merge::computeLogits(decoder, reference.prompts);
+        merge::writeModelFiles(spec.modelDir, partial, dtype);
+        reportTensors(ctx, tensorCount, tensorCount);
     } catch (...) {
-        writer.wait(); // it reads the weights this frame's caller owns
+        logits.wait(); // it reads the weights this frame's caller owns
         throw;
     }
-    while (writer.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
-        reportTensors(ctx, tensorsDone, tensorCount);
-    }
-    seconds.writeAlone = writer.get(); // or its error, if it failed
-    ctx.throwIfCancelled();
-    auto filesStart = std::chrono::steady_clock::now();
-    merge::writeModelFiles(spec.modelDir, partial, dtype);
-    reportTensors(ctx, tensorCount, tensorCount);
-    lap(filesStart, seconds.writeAlone);
-    return logits;
+    lap(start, seconds.writeAlone);
+    return logits.get(); // or its error, if it failed
 }
 
 void writeAdapterOnly(const AdaptedModel& adapted, const MergeSpec& spec,

@@ -28,6 +28,7 @@
 #include <sstream>
 #include <stop_token>
 #include <string>
+#include <thread>
 #include <tuple>
 
 namespace ftw {
@@ -405,8 +406,8 @@ TEST_F(MergeJobTest, CancellingWhileWritingLeavesNoFolderAndRecordsCancelled)
     const fs::path modelDir = writeModel(ArchId::Llama);
     const fs::path adapterDir =
         writeAdapter(modelDir, adapterConfig(AdapterMethod::Lora, 2, {"q_proj"}));
-    // Cancel deterministically as the write starts: the writer thread meets the stop at its
-    // first tensor, while the job's own thread computes the merged logits.
+    // Cancel deterministically as the write starts: the write, on the job's own thread, meets
+    // the stop at its first tensor while a second thread computes the merged logits.
     std::stop_source stop;
     bool isWriteLogged = false;
     const jobs::EventSink sink = [&](const JobEvent& event) {
@@ -427,6 +428,41 @@ TEST_F(MergeJobTest, CancellingWhileWritingLeavesNoFolderAndRecordsCancelled)
     ASSERT_EQ(rows.size(), 1U);
     EXPECT_EQ(rows[0].status, "cancelled");
     EXPECT_TRUE(rows[0].finishedAtMs.has_value());
+}
+
+TEST_F(MergeJobTest, TheWriteReportsItsProgressFromTheJobsThread)
+{
+    const fs::path modelDir = writeModel(ArchId::Llama);
+    const fs::path adapterDir =
+        writeAdapter(modelDir, adapterConfig(AdapterMethod::Lora, 2, {"q_proj"}));
+    std::vector<JobProgress> reports;
+    bool isEveryReportOnTheJobsThread = true;
+    const std::thread::id jobThread = std::this_thread::get_id(); // job.run() runs here
+    const jobs::EventSink sink = [&](const JobEvent& event) {
+        if (const auto* progress = std::get_if<JobProgress>(&event)) {
+            reports.push_back(*progress);
+            isEveryReportOnTheJobsThread =
+                isEveryReportOnTheJobsThread && std::this_thread::get_id() == jobThread;
+        }
+    };
+    std::stop_source stop;
+    jobs::JobContext ctx(1, stop.get_token(), sink, db());
+    jobs::makeMergeJob(spec(modelDir, adapterDir)).run(ctx);
+
+    const auto file = model::SafetensorsFile::open(out() / "model.safetensors");
+    const auto tensorCount = static_cast<std::int64_t>(file.tensors().size());
+    EXPECT_TRUE(isEveryReportOnTheJobsThread);
+    // Reports (at most one per progress interval) count the tensors written: from 0 of N,
+    // rising, to N of N.
+    ASSERT_GE(reports.size(), 2U);
+    EXPECT_EQ(reports.front().step, 0);
+    EXPECT_EQ(reports.back().step, tensorCount);
+    for (std::size_t i = 0; i < reports.size(); ++i) {
+        EXPECT_EQ(reports[i].totalSteps, tensorCount);
+        if (i > 0) {
+            EXPECT_GT(reports[i].step, reports[i - 1].step);
+        }
+    }
 }
 
 TEST_F(MergeJobTest, AStalePartialFolderIsReplaced)
