@@ -11,6 +11,7 @@
 #include <torch/optim/optimizer.h>
 #include <torch/serialize/archive.h>
 
+#include <cmath>
 #include <fstream>
 #include <mutex>
 
@@ -86,21 +87,33 @@ LoopState loadCheckpoint(const std::filesystem::path& dir, const NamedTensors& t
     FTW_CHECK(in.good(), ErrorCode::NotFound,
               "checkpoint '" + dir.string() + "' has no trainer_state.json");
     const nlohmann::json json = nlohmann::json::parse(in, nullptr, false);
-    FTW_CHECK(json.is_object() && json.value("format_version", 0) == kFormatVersion,
+    const auto version = json.is_object() ? json.find("format_version") : json.end();
+    FTW_CHECK(json.is_object() && version != json.end() && version->is_number_integer() &&
+                  version->get<std::int64_t>() == kFormatVersion,
               ErrorCode::ModelFormat,
               "'" + stateFile.string() + "' is not an FTW checkpoint state of format version " +
                   std::to_string(kFormatVersion));
+    // A whole number of at least 0: a count, a step or milliseconds.
+    const auto count = [&](const char* key) {
+        const auto it = json.find(key);
+        FTW_CHECK(it != json.end() && it->is_number_integer() && it->get<std::int64_t>() >= 0,
+                  ErrorCode::ModelFormat,
+                  "'" + stateFile.string() + "': \"" + key +
+                      "\" must be a whole number of at least 0");
+        return it->get<std::int64_t>();
+    };
     LoopState state;
-    try {
-        state.step = json.at("step").get<std::int64_t>();
-        state.microBatches = json.at("micro_batches").get<std::int64_t>();
-        state.tokensSeen = json.at("tokens_seen").get<std::int64_t>();
-        state.elapsedMs = json.at("elapsed_ms").get<std::int64_t>();
-        state.lossScale = json.at("loss_scale").get<double>();
-        state.goodSteps = json.at("good_steps").get<std::int64_t>();
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(ErrorCode::ModelFormat, "'" + stateFile.string() + "': " + e.what());
-    }
+    state.step = count("step");
+    state.microBatches = count("micro_batches");
+    state.tokensSeen = count("tokens_seen");
+    state.elapsedMs = count("elapsed_ms");
+    state.goodSteps = count("good_steps");
+    const auto scale = json.find("loss_scale");
+    FTW_CHECK(scale != json.end() && scale->is_number() && std::isfinite(scale->get<double>()) &&
+                  scale->get<double>() >= 0.0,
+              ErrorCode::ModelFormat,
+              "'" + stateFile.string() + "': \"loss_scale\" must be a number of at least 0");
+    state.lossScale = scale->get<double>();
 
     const std::filesystem::path tensorFile = dir / "trainable.safetensors";
     const model::SafetensorsFile file = model::SafetensorsFile::open(tensorFile);

@@ -1,16 +1,24 @@
 // SPDX-License-Identifier: MIT
-// The pure parts of training: schedules, run configs, batches, the loss, answer extraction.
+// The pure parts of training: schedules, run configs, batches, the loss, answer extraction, the
+// checkpoint's loop state.
 #include "data/regex.h"
 #include "eval/answers.h"
 #include "train/schedule.h"
+#include "train/train_state.h"
 #include "train/training_data.h"
 
+#include "support/temp_dir.h"
+
+#include <ftw/error.h>
 #include <ftw/run_config.h>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/optim/adamw.h>
 
 #include <cmath>
+#include <fstream>
 #include <numbers>
 
 namespace ftw {
@@ -178,6 +186,66 @@ TEST(AnswerExtractionTest, FirstLineRegexAndFullTrimWhiteSpace)
     EXPECT_EQ(eval::extractAnswer(" 4; ", AnswerExtraction::Full, nullptr), "4;");
     EXPECT_EQ(parseAnswerExtraction("first-line"), AnswerExtraction::FirstLine);
     EXPECT_EQ(parseAnswerExtraction("first_line"), std::nullopt);
+}
+
+TEST(CheckpointStateTest, AMalformedTrainerStateIsAFormatErrorNamingTheFileAndField)
+{
+    const test::TempDir dir;
+    const at::Tensor weight = at::ones({2, 2}).requires_grad_();
+    const train::NamedTensors trainable = {{"w", weight}};
+    torch::optim::AdamW optimizer(std::vector<at::Tensor>{weight});
+    train::LoopState state;
+    state.step = 3;
+    state.microBatches = 6;
+    state.tokensSeen = 96;
+    state.elapsedMs = 1500;
+    const std::filesystem::path checkpoint = dir / "step-3";
+    (void)train::saveCheckpoint(checkpoint, state, trainable, {}, optimizer, "{}");
+    const std::filesystem::path stateFile = checkpoint / "trainer_state.json";
+    const nlohmann::json written = nlohmann::json::parse(std::ifstream(stateFile));
+
+    train::NamedTensors extra;
+    const train::LoopState loaded = train::loadCheckpoint(checkpoint, trainable, extra, optimizer);
+    EXPECT_EQ(loaded.step, 3);
+    EXPECT_EQ(loaded.microBatches, 6);
+    EXPECT_EQ(loaded.tokensSeen, 96);
+    EXPECT_EQ(loaded.elapsedMs, 1500);
+
+    struct Case {
+        const char* key;
+        nlohmann::json value; // null: the key left out
+        const char* named;    // what the message must name beside the file
+    };
+    const std::vector<Case> cases = {
+        {"format_version", "1", "format version 1"},
+        {"format_version", 2, "format version 1"},
+        {"step", -1, "\"step\" must be a whole number of at least 0"},
+        {"step", 2.5, "\"step\""},
+        {"micro_batches", "six", "\"micro_batches\""},
+        {"tokens_seen", nullptr, "\"tokens_seen\""},
+        {"elapsed_ms", nlohmann::json::array(), "\"elapsed_ms\""},
+        {"good_steps", true, "\"good_steps\""},
+        {"loss_scale", "x", "\"loss_scale\" must be a number of at least 0"},
+        {"loss_scale", -1.0, "\"loss_scale\""},
+    };
+    for (const Case& c : cases) {
+        nlohmann::json broken = written;
+        if (c.value.is_null()) {
+            broken.erase(c.key);
+        } else {
+            broken[c.key] = c.value;
+        }
+        std::ofstream(stateFile, std::ios::trunc) << broken.dump();
+        try {
+            (void)train::loadCheckpoint(checkpoint, trainable, extra, optimizer);
+            ADD_FAILURE() << c.key << " = " << c.value.dump() << " was accepted";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code(), ErrorCode::ModelFormat) << c.key;
+            const std::string message = e.what();
+            EXPECT_NE(message.find(stateFile.string()), std::string::npos) << message;
+            EXPECT_NE(message.find(c.named), std::string::npos) << message;
+        }
+    }
 }
 
 } // namespace
