@@ -130,8 +130,8 @@ Expected<BenchSpec> benchSpecFromOptions(const BenchCliOptions& o)
             ErrorCode::InvalidArgument, "give either --shape or --model, not both", {}};
     }
     TrainCliOptions train = o.train;
-    train.steps.reset(); // the timed steps, not the run's
-    train.model.reset(); // so that, without --config, the bundled run's settings apply
+    train.loop.steps.reset(); // the timed steps, not the run's
+    train.model.reset();      // so that, without --config, the bundled run's settings apply
     Expected<TrainSpec> run = trainSpecFromOptions(train);
     if (!run) {
         return run.error();
@@ -144,7 +144,7 @@ Expected<BenchSpec> benchSpecFromOptions(const BenchCliOptions& o)
     spec.shape = o.train.model ? std::string() : o.shape.value_or("bundled");
     spec.saveModelDir = o.saveModel;
     spec.seqLength = o.seqLength;
-    spec.steps = o.train.steps.value_or(10);
+    spec.steps = o.train.loop.steps.value_or(10);
     spec.untimedSteps = o.untimedSteps;
     spec.isMergeMeasured = !o.isMergeSkipped;
     spec.mergeDtype = o.mergeDtype;

@@ -69,6 +69,28 @@ void addTrainTokenizerCommand(CLI::App& app, TokenizerTrainingRequest& request, 
 /// `ftw train-tokenizer --data FILE [--vocab-size N] [--drop-first-field] --out DIR`
 int trainTokenizer(const CliContext& ctx, const TokenizerTrainingRequest& request);
 
+/// The training-loop options that `ftw train` (and the commands built on its options) and
+/// `ftw pretrain` share. Unset options keep the value of the config file (or the default).
+struct LoopCliOptions {
+    std::optional<std::int64_t> steps;
+    std::optional<double> epochs;
+    std::optional<std::int64_t> batchSize;
+    std::optional<std::int64_t> gradAccumulation;
+    std::optional<double> learningRate;
+    std::optional<double> weightDecay;
+    std::optional<std::string> scheduler;
+    std::optional<std::int64_t> warmupSteps;
+    std::optional<std::uint64_t> seed;
+    std::optional<std::string> device;
+    std::optional<std::string> precision;
+    std::optional<std::int64_t> evalEvery;
+    std::optional<std::int64_t> saveEvery;
+};
+
+/// Sets what `options` give over `train`. --epochs without --steps trains by epochs (max steps
+/// 0), also over a config that counts steps; --steps wins where both are given.
+void applyLoopOptions(const LoopCliOptions& options, TrainConfig& train);
+
 /// What `ftw train`, `ftw resume` and `ftw eval` were given. Unset options keep the value of the
 /// run config file (or the default).
 struct TrainCliOptions {
@@ -96,22 +118,10 @@ struct TrainCliOptions {
     std::optional<std::int64_t> reallocEvery;
     bool isShortcuts = false;       ///< HeteroLoRA: the shortcut connections are units too
     bool isSeparateBudgets = false; ///< HeteroLoRA: p of the modules and p of the shortcuts
-    std::optional<std::int64_t> steps;
-    std::optional<double> epochs;
-    std::optional<std::int64_t> batchSize;
-    std::optional<std::int64_t> gradAccumulation;
-    std::optional<double> learningRate;
-    std::optional<double> weightDecay;
-    std::optional<std::string> scheduler;
-    std::optional<std::int64_t> warmupSteps;
+    LoopCliOptions loop;
     std::optional<double> warmupRatio;
     std::optional<double> maxGradNorm;
-    std::optional<std::uint64_t> seed;
-    std::optional<std::string> device;
-    std::optional<std::string> precision;
     bool isGradientCheckpointing = false; ///< set: on (unset keeps the config's value)
-    std::optional<std::int64_t> evalEvery;
-    std::optional<std::int64_t> saveEvery;
     bool isPrintConfig = false;
     RunId resumeRunId = 0;
     EvalSpec eval;
@@ -136,19 +146,7 @@ struct PretrainCliOptions {
     bool isUntiedEmbeddings = false;
     std::optional<std::int64_t> maxLength;
     std::optional<double> validationRatio;
-    std::optional<std::int64_t> steps;
-    std::optional<double> epochs;
-    std::optional<std::int64_t> batchSize;
-    std::optional<std::int64_t> gradAccumulation;
-    std::optional<double> learningRate;
-    std::optional<double> weightDecay;
-    std::optional<std::string> scheduler;
-    std::optional<std::int64_t> warmupSteps;
-    std::optional<std::uint64_t> seed;
-    std::optional<std::string> device;
-    std::optional<std::string> precision;
-    std::optional<std::int64_t> evalEvery;
-    std::optional<std::int64_t> saveEvery;
+    LoopCliOptions loop;
     std::optional<std::string> samplePrompt;
     std::optional<std::int64_t> sampleTokens;
     bool isPrintConfig = false;

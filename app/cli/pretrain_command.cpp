@@ -103,20 +103,21 @@ void addPretrainCommand(CLI::App& app, PretrainCliOptions& o, std::string& datab
     c->add_option("--max-length", o.maxLength, "tokens per packed training sequence (128)");
     c->add_option("--validation-ratio", o.validationRatio, "share held out for eval (0.02)")
         ->check(CLI::Range(0.0, 0.9));
-    auto* steps = c->add_option("--steps", o.steps, "optimiser steps");
-    auto* epochs = c->add_option("--epochs", o.epochs, "passes over the corpus (default 1)");
+    auto* steps = c->add_option("--steps", o.loop.steps, "optimiser steps");
+    auto* epochs = c->add_option("--epochs", o.loop.epochs, "passes over the corpus (default 1)");
     steps->excludes(epochs);
-    c->add_option("--batch-size", o.batchSize, "sequences per micro-batch (default 16)");
-    c->add_option("--grad-accum", o.gradAccumulation, "micro-batches per optimiser step");
-    c->add_option("--lr", o.learningRate, "peak learning rate (default 1e-3)");
-    c->add_option("--weight-decay", o.weightDecay, "AdamW weight decay (default 0.1)");
-    c->add_option("--scheduler", o.scheduler, "constant, linear or cosine (default)");
-    c->add_option("--warmup-steps", o.warmupSteps, "linear warm-up steps (default: 5% of steps)");
-    c->add_option("--seed", o.seed, "seed of the initial weights and the data order");
-    c->add_option("--device", o.device, "auto, cpu, cuda or cuda:N");
-    c->add_option("--precision", o.precision, "auto, fp32, bf16 or fp16");
-    c->add_option("--eval-every", o.evalEvery, "evaluate every N steps (0: at the end)");
-    c->add_option("--save-every", o.saveEvery, "checkpoint every N steps (default 100)");
+    c->add_option("--batch-size", o.loop.batchSize, "sequences per micro-batch (default 16)");
+    c->add_option("--grad-accum", o.loop.gradAccumulation, "micro-batches per optimiser step");
+    c->add_option("--lr", o.loop.learningRate, "peak learning rate (default 1e-3)");
+    c->add_option("--weight-decay", o.loop.weightDecay, "AdamW weight decay (default 0.1)");
+    c->add_option("--scheduler", o.loop.scheduler, "constant, linear or cosine (default)");
+    c->add_option("--warmup-steps", o.loop.warmupSteps,
+                  "linear warm-up steps (default: 5% of steps)");
+    c->add_option("--seed", o.loop.seed, "seed of the initial weights and the data order");
+    c->add_option("--device", o.loop.device, "auto, cpu, cuda or cuda:N");
+    c->add_option("--precision", o.loop.precision, "auto, fp32, bf16 or fp16");
+    c->add_option("--eval-every", o.loop.evalEvery, "evaluate every N steps (0: at the end)");
+    c->add_option("--save-every", o.loop.saveEvery, "checkpoint every N steps (default 100)");
     c->add_option("--sample-prompt", o.samplePrompt,
                   "prompt of the greedy sample shown before and after (default \"The\")");
     c->add_option("--sample-tokens", o.sampleTokens, "tokens of that sample (0: none)");
@@ -168,23 +169,7 @@ Expected<PretrainSpec> pretrainSpecFromOptions(const PretrainCliOptions& o)
     }
     applyIf(o.maxLength, spec.data.maxLength);
     applyIf(o.validationRatio, spec.data.validationRatio);
-    if (o.steps) {
-        spec.train.maxSteps = *o.steps;
-    } else if (o.epochs) {
-        spec.train.maxSteps = 0;
-        spec.train.epochs = *o.epochs;
-    }
-    applyIf(o.batchSize, spec.train.batchSize);
-    applyIf(o.gradAccumulation, spec.train.gradAccumulation);
-    applyIf(o.learningRate, spec.train.learningRate);
-    applyIf(o.weightDecay, spec.train.weightDecay);
-    applyIf(o.scheduler, spec.train.lrScheduler);
-    applyIf(o.warmupSteps, spec.train.warmupSteps);
-    applyIf(o.seed, spec.train.seed);
-    applyIf(o.device, spec.train.device);
-    applyIf(o.precision, spec.train.precision);
-    applyIf(o.evalEvery, spec.train.evalEverySteps);
-    applyIf(o.saveEvery, spec.train.saveEverySteps);
+    applyLoopOptions(o.loop, spec.train);
     applyIf(o.samplePrompt, spec.samplePrompt);
     applyIf(o.sampleTokens, spec.sampleTokens);
     return spec;

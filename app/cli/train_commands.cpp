@@ -131,26 +131,26 @@ void addTrainSpecOptions(CLI::App& command, TrainCliOptions& o)
     train->add_flag("--separate-budgets", o.isSeparateBudgets,
                     "HeteroLoRA with --shortcuts: switch on the budget fraction of the modules and "
                     "of the shortcuts separately (default: one ranking)");
-    train->add_option("--steps", o.steps, "optimiser steps (0: use --epochs)");
-    train->add_option("--epochs", o.epochs, "passes over the training data");
-    train->add_option("--batch-size", o.batchSize, "examples per micro-batch");
-    train->add_option("--grad-accum", o.gradAccumulation, "micro-batches per optimiser step");
-    train->add_option("--lr", o.learningRate, "learning rate");
-    train->add_option("--weight-decay", o.weightDecay, "AdamW weight decay");
-    train->add_option("--scheduler", o.scheduler, "constant, linear or cosine");
-    train->add_option("--warmup-steps", o.warmupSteps, "linear warm-up steps");
+    train->add_option("--steps", o.loop.steps, "optimiser steps (0: use --epochs)");
+    train->add_option("--epochs", o.loop.epochs, "passes over the training data");
+    train->add_option("--batch-size", o.loop.batchSize, "examples per micro-batch");
+    train->add_option("--grad-accum", o.loop.gradAccumulation, "micro-batches per optimiser step");
+    train->add_option("--lr", o.loop.learningRate, "learning rate");
+    train->add_option("--weight-decay", o.loop.weightDecay, "AdamW weight decay");
+    train->add_option("--scheduler", o.loop.scheduler, "constant, linear or cosine");
+    train->add_option("--warmup-steps", o.loop.warmupSteps, "linear warm-up steps");
     train
         ->add_option("--warmup-ratio", o.warmupRatio,
                      "or a share of the steps (without --warmup-steps)")
         ->check(CLI::Range(0.0, 1.0));
     train->add_option("--max-grad-norm", o.maxGradNorm, "gradient clipping (0: off)");
-    train->add_option("--seed", o.seed, "seed of data order, dropout and init");
-    train->add_option("--device", o.device, "auto, cpu, cuda or cuda:N");
-    train->add_option("--precision", o.precision, "auto, fp32, bf16 or fp16");
+    train->add_option("--seed", o.loop.seed, "seed of data order, dropout and init");
+    train->add_option("--device", o.loop.device, "auto, cpu, cuda or cuda:N");
+    train->add_option("--precision", o.loop.precision, "auto, fp32, bf16 or fp16");
     train->add_flag("--gradient-checkpointing", o.isGradientCheckpointing,
                     "recompute each block's activations in the backward pass (less memory)");
-    train->add_option("--eval-every", o.evalEvery, "evaluate every N steps (0: at the end)");
-    train->add_option("--save-every", o.saveEvery, "checkpoint every N steps (0: at the end)");
+    train->add_option("--eval-every", o.loop.evalEvery, "evaluate every N steps (0: at the end)");
+    train->add_option("--save-every", o.loop.saveEvery, "checkpoint every N steps (0: at the end)");
 }
 
 void addTrainCommands(CLI::App& app, TrainCliOptions& o, std::string& databasePath, bool& isJson,
@@ -260,6 +260,27 @@ Status useAdapterBaseModel(std::filesystem::path& modelDir, const std::filesyste
     return {};
 }
 
+void applyLoopOptions(const LoopCliOptions& o, TrainConfig& train)
+{
+    if (o.steps) {
+        train.maxSteps = *o.steps;
+    } else if (o.epochs) {
+        train.maxSteps = 0;
+    }
+    applyIf(o.epochs, train.epochs);
+    applyIf(o.batchSize, train.batchSize);
+    applyIf(o.gradAccumulation, train.gradAccumulation);
+    applyIf(o.learningRate, train.learningRate);
+    applyIf(o.weightDecay, train.weightDecay);
+    applyIf(o.scheduler, train.lrScheduler);
+    applyIf(o.warmupSteps, train.warmupSteps);
+    applyIf(o.seed, train.seed);
+    applyIf(o.device, train.device);
+    applyIf(o.precision, train.precision);
+    applyIf(o.evalEvery, train.evalEverySteps);
+    applyIf(o.saveEvery, train.saveEverySteps);
+}
+
 Expected<TrainSpec> trainSpecFromOptions(const TrainCliOptions& o)
 {
     TrainSpec spec;
@@ -338,24 +359,12 @@ Expected<TrainSpec> trainSpecFromOptions(const TrainCliOptions& o)
     if (o.isSeparateBudgets) {
         spec.adapter.separateBudgets = true;
     }
-    applyIf(o.steps, spec.train.maxSteps);
-    applyIf(o.epochs, spec.train.epochs);
-    applyIf(o.batchSize, spec.train.batchSize);
-    applyIf(o.gradAccumulation, spec.train.gradAccumulation);
-    applyIf(o.learningRate, spec.train.learningRate);
-    applyIf(o.weightDecay, spec.train.weightDecay);
-    applyIf(o.scheduler, spec.train.lrScheduler);
-    applyIf(o.warmupSteps, spec.train.warmupSteps);
+    applyLoopOptions(o.loop, spec.train);
     applyIf(o.warmupRatio, spec.train.warmupRatio);
     applyIf(o.maxGradNorm, spec.train.maxGradNorm);
-    applyIf(o.seed, spec.train.seed);
-    applyIf(o.device, spec.train.device);
-    applyIf(o.precision, spec.train.precision);
     if (o.isGradientCheckpointing) {
         spec.train.isGradientCheckpointing = true;
     }
-    applyIf(o.evalEvery, spec.train.evalEverySteps);
-    applyIf(o.saveEvery, spec.train.saveEverySteps);
     spec.adapter.seed = spec.train.seed;
     if (const Status valid = validateTrainSpec(spec); !valid) {
         return valid.error();

@@ -73,6 +73,27 @@ TEST_F(TrainCommandTest, PrintConfigWritesARunConfigThatReadsBackTheSame)
     EXPECT_EQ(nlohmann::json::parse(overridden.out)["train"]["learning_rate"], 0.5);
 }
 
+TEST_F(TrainCommandTest, EpochsOverAConfigThatCountsStepsTrainsByEpochs)
+{
+    std::vector<std::string> args = trainArgs("lora"); // --steps 12
+    args.emplace_back("--print-config");
+    const CliOutcome printed = ftw(args);
+    ASSERT_EQ(printed.exitCode, 0) << printed.err;
+    const std::string file = (m_dir / "run.json").string();
+    std::ofstream(file) << printed.out;
+
+    const CliOutcome byEpochs = ftw({"train", "--config", file, "--epochs", "2", "--print-config"});
+    ASSERT_EQ(byEpochs.exitCode, 0) << byEpochs.err;
+    const nlohmann::json train = nlohmann::json::parse(byEpochs.out)["train"];
+    EXPECT_EQ(train["max_steps"], 0) << "--epochs must not be ignored under the config's steps";
+    EXPECT_EQ(train["epochs"], 2.0);
+
+    const CliOutcome both =
+        ftw({"train", "--config", file, "--epochs", "2", "--steps", "5", "--print-config"});
+    ASSERT_EQ(both.exitCode, 0) << both.err;
+    EXPECT_EQ(nlohmann::json::parse(both.out)["train"]["max_steps"], 5) << "--steps wins";
+}
+
 TEST_F(TrainCommandTest, AConfigWithAnUnknownKeyIsRefusedNamingTheFileAndTheKey)
 {
     const std::string file = (m_dir / "bad.json").string();
