@@ -6,9 +6,12 @@
 #include "support/temp_dir.h"
 
 #include <ftw/error.h>
+#include <ftw/expected.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <span>
@@ -29,6 +32,20 @@ int expectOnlyFtwErrors(Parse&& parse)
         // A clear error for malformed input: what the parser must do.
     }
     return 0;
+}
+
+/// An API answer to malformed input (an Expected or a Status): a value, or an error FTW raised
+/// itself. ErrorCode::Internal
+/// is what the API guard makes of any other exception (a library's message, with no file or
+/// field named), so it is a finding: aborts.
+template <typename Result>
+void expectClearError(const Result& result)
+{
+    if (!result && result.error().code == ErrorCode::Internal) {
+        std::fprintf(stderr, "an unclear error (ErrorCode::Internal): %s\n",
+                     result.error().message.c_str());
+        std::abort();
+    }
 }
 
 /// `bytes` as text.

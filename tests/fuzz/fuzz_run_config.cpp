@@ -12,10 +12,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return ftw::fuzz::expectOnlyFtwErrors([&] {
         const auto spec =
             ftw::parseRunConfig(ftw::fuzz::asText({data, size}), "fuzz/run.json", "/fuzz");
+        ftw::fuzz::expectClearError(spec);
         if (!spec) {
             return; // an error naming the file and the field: the expected answer
         }
-        (void)ftw::validateTrainSpec(*spec);
+        ftw::fuzz::expectClearError(ftw::validateTrainSpec(*spec));
         const std::string written = ftw::runConfigJson(*spec);
         const auto again = ftw::parseRunConfig(written, "fuzz/written.json", "/fuzz");
         if (!again || ftw::runConfigJson(*again) != written) {

@@ -5,8 +5,10 @@
 Usage: python3 tests/fuzz/make_seeds.py FTW_BINARY
 FTW_BINARY (`ftw`) makes tiny models of each architecture: their config.json and tokenizer.json
 are seeds; `ftw train --print-config` gives run configs of several methods, beside the bundled
-resources/default/run.json; one-step `ftw train` runs on a tiny model give the adapter_config.json
-of each adapter method. Safetensors files and datasets are written here from the format's definition. Files
+resources/default/run.json, and `ftw pretrain --print-config` pretrain configs; one-step `ftw train`
+runs on a tiny model give the adapter_config.json of each adapter method. Safetensors files,
+datasets, tokenizer_config.json files and sharded checkpoints' index files are written here from
+the format's definition. Files
 named finding-* (inputs of past findings, kept after the fix) are left as they are.
 """
 import json
@@ -63,6 +65,7 @@ def model_seeds(ftw):
                            stdout=subprocess.DEVNULL)
             write("model_config", f"{arch}.json", (out / "config.json").read_bytes())
             write("tokenizer", f"{arch}.json", (out / "tokenizer.json").read_bytes())
+            write("tokenizer_config", f"{arch}.json", (out / "tokenizer_config.json").read_bytes())
     for folder in sorted((HERE.parent / "data" / "configs").iterdir()):
         if (folder / "config.json").is_file():
             write("model_config", f"{folder.name}.json", (folder / "config.json").read_bytes())
@@ -78,6 +81,45 @@ def run_config_seeds(ftw):
                                  "--method", method, *extra, "--print-config"],
                                 check=True, capture_output=True).stdout
         write("run_config", f"{method}.json", config)
+
+
+def pretrain_config_seeds(ftw):
+    for name, extra in [("defaults", []),
+                        ("small", ["--hidden", "64", "--layers", "2", "--heads", "4", "--kv-heads",
+                                   "2", "--intermediate", "128", "--untied-embeddings", "--steps",
+                                   "20", "--scheduler", "linear"])]:
+        with tempfile.TemporaryDirectory() as tmp:
+            config = subprocess.run([ftw, "pretrain", "--tokenizer", "tok/tokenizer.json",
+                                     "--data", "data/corpus.txt", "--out", "out/model", *extra,
+                                     "--print-config"],
+                                    check=True, capture_output=True, cwd=tmp).stdout.decode()
+            # The paths, made absolute in the temporary folder, under the fuzz target's base.
+            write("pretrain_config", f"{name}.json", config.replace(tmp, "/fuzz"))
+
+
+def tokenizer_config_seeds():
+    write("tokenizer_config", "bundled.json",
+          (HERE.parent.parent / "resources" / "default" / "model" / "tokenizer_config.json").read_bytes())
+    # As transformers writes it: special tokens as AddedToken objects, and a chat template.
+    added = {"__type": "AddedToken", "lstrip": False, "normalized": False, "rstrip": False,
+             "single_word": False}
+    write("tokenizer_config", "hf-added-tokens.json", json.dumps({
+        "add_bos_token": True, "add_eos_token": False,
+        "bos_token": {**added, "content": "<s>"}, "eos_token": {**added, "content": "</s>"},
+        "pad_token": None, "unk_token": {**added, "content": "<unk>"},
+        "chat_template": "{% for message in messages %}{{ message['content'] }}{% endfor %}",
+        "model_max_length": 2048, "tokenizer_class": "LlamaTokenizer"}, indent=2))
+
+
+def checkpoint_index_seeds():
+    # fuzz_checkpoint_index.cpp writes these shards and tensors beside the index.
+    first, second = "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"
+    write("checkpoint_index", "two-shards.json", json.dumps({
+        "metadata": {"total_size": 24, "format": "pt"},
+        "weight_map": {"model.embed_tokens.weight": first, "model.norm.weight": first,
+                       "lm_head.weight": second}}, indent=2))
+    write("checkpoint_index", "one-shard.json", json.dumps({
+        "weight_map": {"model.norm.weight": first}}))
 
 
 def adapter_config_seeds(ftw):
@@ -124,12 +166,15 @@ def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     for target in ["safetensors", "model_config", "tokenizer", "dataset", "run_config",
-                   "adapter_config"]:
+                   "adapter_config", "tokenizer_config", "checkpoint_index", "pretrain_config"]:
         for old in (CORPUS / target).glob("seed-*"):
             old.unlink()
     safetensors_seeds()
     model_seeds(sys.argv[1])
     run_config_seeds(sys.argv[1])
+    pretrain_config_seeds(sys.argv[1])
+    tokenizer_config_seeds()
+    checkpoint_index_seeds()
     adapter_config_seeds(sys.argv[1])
     dataset_seeds()
 

@@ -131,24 +131,14 @@ const TensorInfo* Checkpoint::find(const std::string& name) const
     return it == m_fileOfTensor.end() ? nullptr : m_files[it->second].find(name);
 }
 
-at::Tensor Checkpoint::load(const std::string& name) const
+const SafetensorsFile& Checkpoint::shardHolding(const std::string& name) const
 {
     const auto it = m_fileOfTensor.find(name);
     if (it == m_fileOfTensor.end()) {
         throw Error(ErrorCode::ModelFormat,
                     "the checkpoint in '" + m_folder.string() + "' has no tensor '" + name + "'");
     }
-    return m_files[it->second].load(name);
-}
-
-void Checkpoint::loadInto(const std::string& name, at::Tensor& destination) const
-{
-    const auto it = m_fileOfTensor.find(name);
-    if (it == m_fileOfTensor.end()) {
-        throw Error(ErrorCode::ModelFormat,
-                    "the checkpoint in '" + m_folder.string() + "' has no tensor '" + name + "'");
-    }
-    m_files[it->second].loadInto(name, destination);
+    return m_files[it->second];
 }
 
 bool Checkpoint::hasBytes(const std::string& name, std::span<const std::byte> expected) const

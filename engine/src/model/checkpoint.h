@@ -36,6 +36,9 @@ public:
     [[nodiscard]] std::size_t shardCount() const { return m_files.size(); }
 
 private:
+    /// The shard that holds `name`. Throws Error{ModelFormat} when none does.
+    [[nodiscard]] const SafetensorsFile& shardHolding(const std::string& name) const;
+
     std::filesystem::path m_folder;
     std::vector<SafetensorsFile> m_files;
     std::map<std::string, std::size_t> m_fileOfTensor;

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Safetensors and tensors: a stored tensor loaded into one, and tensors written as a file.
+// Safetensors and tensors: a stored tensor loaded into one (from a file or a checkpoint's shard),
+// and tensors written as a file. Apart from the parsing (safetensors.cpp, checkpoint.cpp), which
+// needs no tensor operator.
 #include "safetensors.h"
+
+#include "checkpoint.h"
 
 #include "core/check.h"
 
@@ -109,6 +113,16 @@ void writeSafetensors(const std::filesystem::path& path,
         throw Error(ErrorCode::Io,
                     "cannot write '" + path.string() + "' (disk full or no access?)");
     }
+}
+
+at::Tensor Checkpoint::load(const std::string& name) const
+{
+    return shardHolding(name).load(name);
+}
+
+void Checkpoint::loadInto(const std::string& name, at::Tensor& destination) const
+{
+    shardHolding(name).loadInto(name, destination);
 }
 
 } // namespace ftw::model
