@@ -9,6 +9,7 @@
 #include <array>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 namespace ftw::model {
 namespace {
@@ -88,9 +89,12 @@ Checkpoint Checkpoint::open(const std::filesystem::path& modelDir)
             const std::string shard = file.get<std::string>();
             auto [it, isNew] = fileIndex.emplace(shard, checkpoint.m_files.size());
             if (isNew) {
-                if (!std::filesystem::exists(modelDir / shard)) {
+                std::error_code ec; // a name too long for the file system, for one
+                if (!std::filesystem::is_regular_file(modelDir / shard, ec)) {
+                    const bool isMissing = !ec || ec == std::errc::no_such_file_or_directory;
                     throw Error(ErrorCode::ModelFormat,
-                                where + " lists shard '" + shard + "', which is missing");
+                                where + " lists shard '" + shard + "', which is " +
+                                    (isMissing ? "missing" : "not readable: " + ec.message()));
                 }
                 checkpoint.m_files.push_back(SafetensorsFile::open(modelDir / shard));
             }

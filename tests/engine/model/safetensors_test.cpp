@@ -253,6 +253,18 @@ TEST_F(CheckpointTest, IndexErrorsNameTheProblem)
         Error);
     writeIndex({{"a", "missing.safetensors"}});
     EXPECT_THROW((void)Checkpoint::open(m_dir.path()), Error);
+    // Longer than a file name may be (found by fuzzing): the file system's own error escaped.
+    const std::string tooLong(300, 'x');
+    writeIndex({{"a", tooLong}});
+    try {
+        (void)Checkpoint::open(m_dir.path());
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::ModelFormat);
+        EXPECT_NE(std::string(e.what()).find("model.safetensors.index.json"), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find("which is not readable"), std::string::npos)
+            << e.what();
+    }
     writeIndex({{"zzz", "shard.safetensors"}});
     try {
         (void)Checkpoint::open(m_dir.path());
