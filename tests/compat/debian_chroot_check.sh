@@ -12,6 +12,12 @@
 #       LibTorch 2.x code paths (scaled_dot_product_attention on CPU among them) link and run.
 #       Warnings are not errors there: GCC 14 reports a false -Warray-bounds inside LibTorch 2.6's
 #       custom_function.h (vector<bool>::reserve), which -Werror would stop at.
+#   bash tests/compat/debian_chroot_check.sh trixie-cuda [DIR]
+#       Debian 13 with contrib and non-free: the cuda-headless preset (FTW_WITH_CUDA) built against
+#       Debian's CUDA LibTorch 2.6 (libtorch-cuda-dev, CUDA 12.4, nvcc), then the gpu tests (they
+#       skip without a device), the engine tests and the CLI tests run on the CPU with it. cuDNN
+#       comes from NVIDIA's servers, not Debian's: where they cannot be reached,
+#       tests/compat/cudnn_stand_in.sh stands in for it (see there). Downloads about 3.5 GB.
 #
 # Needs root, debootstrap and the Debian mirror (not part of the test suite). DIR defaults to
 # /srv/ftw-SUITE and is kept, so that a second run skips debootstrap and the packages; the
@@ -21,9 +27,9 @@ set -euo pipefail
 
 suite=${1:-}
 case "$suite" in
-  bookworm | trixie) ;;
+  bookworm | trixie | trixie-cuda) ;;
   *)
-    echo "usage: $0 bookworm|trixie [DIR]" >&2
+    echo "usage: $0 bookworm|trixie|trixie-cuda [DIR]" >&2
     exit 2
     ;;
 esac
@@ -43,7 +49,11 @@ command -v debootstrap >/dev/null || {
 
 if [ ! -f "$root/etc/debian_version" ]; then
   say "making a minimal Debian $suite in $root"
-  debootstrap --variant=minbase "$suite" "$root" http://deb.debian.org/debian
+  debootstrap --variant=minbase "${suite%-cuda}" "$root" http://deb.debian.org/debian
+fi
+if [ "$suite" = trixie-cuda ]; then
+  echo "deb http://deb.debian.org/debian trixie main contrib non-free non-free-firmware" \
+    >"$root/etc/apt/sources.list"
 fi
 
 cleanup() {
@@ -60,6 +70,17 @@ say "cloned $(git -C "$root/src" rev-parse --short HEAD) into $root/src"
 
 if [ "$suite" = bookworm ]; then
   steps='bash .ci/run'
+elif [ "$suite" = trixie-cuda ]; then
+  # nvidia-cudnn fails to configure where it cannot download cuDNN: the stand-in script sees to it.
+  steps='export DEBIAN_FRONTEND=noninteractive && apt-get update -q &&
+         { apt-get install -y -q --no-install-recommends g++ cmake ninja-build pkg-config git \
+             libsqlite3-dev nlohmann-json3-dev libcli11-dev libpcre2-dev libicu-dev libgtest-dev \
+             libgmock-dev libtorch-cuda-dev nvidia-cuda-toolkit || true; } &&
+         bash tests/compat/cudnn_stand_in.sh &&
+         cmake --preset cuda-headless &&
+         cmake --build --preset cuda-headless --target ftw ftw_gpu_tests ftw_engine_tests ftw_cli_tests &&
+         for t in ftw_gpu_tests ftw_engine_tests ftw_cli_tests; do
+           build/cuda-headless/bin/$t --gtest_brief=1 || exit 1; done'
 else
   steps='bash installers/install-deps.sh && cmake --preset default &&
          cmake --build --preset default &&
